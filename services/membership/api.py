@@ -1,0 +1,245 @@
+"""HTTP routes of the membership service (contract §2): HTTP in, application calls, HTTP out."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID, uuid4
+
+from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import model_validator
+
+from services.membership import domain
+from services.membership.application import Membership
+from services.membership.contracts import to_integration
+from services.membership.views import CooperativeDirectory, represent
+from shared.fields import (
+    BusinessDate,
+    Neq,
+    NonEmptyText,
+    OptionalText,
+    PositiveInt,
+    Region,
+    RequestBody,
+    Slug,
+    is_region,
+    is_slug,
+)
+from shared.http import (
+    Idempotency,
+    Paging,
+    body_schema,
+    check_if_match,
+    etag,
+    filter_value,
+    json_body,
+    page,
+    problem_response,
+    require,
+    run_command,
+)
+from shared.integration import rfc3339
+from shared.problems import Problem
+
+ERRORS: dict[type[domain.MembershipError], tuple[int, str | None]] = {
+    domain.CooperativeNotFoundError: (404, None),
+    domain.AlreadyLeftError: (409, "already-left"),
+    domain.AlreadyMemberError: (409, "already-member"),
+    domain.NeqTakenError: (409, "neq-taken"),
+    domain.DepartureDateError: (422, "departure-date"),
+    domain.ReadmissionDateError: (422, "readmission-date"),
+}
+
+
+class JoinRequest(RequestBody):
+    """Body of `POST /v1/cooperatives`."""
+
+    name: NonEmptyText
+    region: Region
+    sector: Slug
+    worker_members: PositiveInt
+    joined_on: BusinessDate
+    neq: Neq | None = None
+
+
+class ProfileChange(RequestBody):
+    """Body of `PATCH /v1/cooperatives/{id}`: any of the profile fields."""
+
+    name: NonEmptyText | None = None
+    region: Region | None = None
+    sector: Slug | None = None
+    worker_members: PositiveInt | None = None
+    neq: Neq | None = None
+
+    @model_validator(mode="after")
+    def _only_neq_may_be_null(self) -> ProfileChange:
+        for field in ("name", "region", "sector", "worker_members"):
+            if field in self.model_fields_set and getattr(self, field) is None:
+                raise ValueError(f"{field} cannot be null")
+        return self
+
+
+class DepartureRequest(RequestBody):
+    """Body of `POST /v1/cooperatives/{id}/departure`."""
+
+    left_on: BusinessDate
+    reason: OptionalText | None = None
+
+
+class ReadmissionRequest(RequestBody):
+    """Body of `POST /v1/cooperatives/{id}/readmission`."""
+
+    rejoined_on: BusinessDate
+
+
+def routes(app: Membership, directory: CooperativeDirectory) -> APIRouter:
+    """The membership routes, bound to the service's application."""
+    router = APIRouter(prefix="/v1/cooperatives", tags=["cooperatives"])
+    reader = [require("read")]
+    writer = [require("membership:write")]
+
+    def current(ref: str) -> dict[str, Any]:
+        return represent(app.cooperative(UUID(ref)))
+
+    def with_etag(body: dict[str, Any]) -> dict[str, str]:
+        return {"ETag": etag(body["version"])}
+
+    @router.post("", status_code=201, dependencies=writer, openapi_extra=body_schema(JoinRequest))
+    def join_network(
+        request: Request,
+        idempotency: Idempotency,
+        body: JoinRequest = json_body(JoinRequest),
+    ) -> JSONResponse:
+        new_id = uuid4()
+        return run_command(
+            request,
+            idempotency,
+            status=201,
+            resource=str(new_id),
+            command=lambda context: app.join(new_id, **body.model_dump(), context=context),
+            render=current,
+            headers=lambda doc: {**with_etag(doc), "Location": f"/v1/cooperatives/{doc['id']}"},
+        )
+
+    @router.get("", dependencies=reader)
+    def list_cooperatives(
+        paging: Paging,
+        status: Annotated[str | None, Query()] = None,
+        region: Annotated[str | None, Query()] = None,
+        sector: Annotated[str | None, Query()] = None,
+    ) -> dict[str, Any]:
+        items, positions = directory.list(
+            status=filter_value(status, "status", lambda v: v in ("active", "left")),
+            region=filter_value(region, "region", is_region),
+            sector=filter_value(sector, "sector", is_slug),
+            after=paging.after,
+            limit=paging.limit,
+        )
+        return page(items, positions, paging.limit)
+
+    @router.get("/{cooperative_id}", dependencies=reader)
+    def get_cooperative(cooperative_id: UUID) -> JSONResponse:
+        doc = represent(app.cooperative(cooperative_id))
+        return JSONResponse(doc, headers=with_etag(doc))
+
+    @router.patch(
+        "/{cooperative_id}", dependencies=writer, openapi_extra=body_schema(ProfileChange)
+    )
+    def change_profile(
+        request: Request, cooperative_id: UUID, body: ProfileChange = json_body(ProfileChange)
+    ) -> JSONResponse:
+        cooperative = app.cooperative(cooperative_id)
+        check_if_match(request, cooperative.version)
+        return run_command(
+            request,
+            None,
+            status=200,
+            resource=str(cooperative_id),
+            command=lambda context: app.update_profile(
+                cooperative_id,
+                body.model_dump(include=body.model_fields_set),
+                expected_version=cooperative.version if "if-match" in request.headers else None,
+                context=context,
+            ),
+            render=current,
+            headers=with_etag,
+        )
+
+    @router.post(
+        "/{cooperative_id}/departure",
+        dependencies=writer,
+        openapi_extra=body_schema(DepartureRequest),
+    )
+    def leave_network(
+        request: Request,
+        cooperative_id: UUID,
+        idempotency: Idempotency,
+        body: DepartureRequest = json_body(DepartureRequest),
+    ) -> JSONResponse:
+        return run_command(
+            request,
+            idempotency,
+            status=200,
+            resource=str(cooperative_id),
+            command=lambda context: app.leave(
+                cooperative_id, left_on=body.left_on, reason=body.reason, context=context
+            ),
+            render=current,
+            headers=with_etag,
+        )
+
+    @router.post(
+        "/{cooperative_id}/readmission",
+        dependencies=writer,
+        openapi_extra=body_schema(ReadmissionRequest),
+    )
+    def rejoin_network(
+        request: Request,
+        cooperative_id: UUID,
+        idempotency: Idempotency,
+        body: ReadmissionRequest = json_body(ReadmissionRequest),
+    ) -> JSONResponse:
+        return run_command(
+            request,
+            idempotency,
+            status=200,
+            resource=str(cooperative_id),
+            command=lambda context: app.rejoin(
+                cooperative_id, rejoined_on=body.rejoined_on, context=context
+            ),
+            render=current,
+            headers=with_etag,
+        )
+
+    @router.get("/{cooperative_id}/history", dependencies=reader)
+    def cooperative_history(cooperative_id: UUID, paging: Paging) -> dict[str, Any]:
+        items, positions = [], []
+        for event in app.history(cooperative_id):
+            if event.originator_version <= paging.after:
+                continue
+            mapped = to_integration(event)
+            if mapped is None:
+                continue
+            items.append(
+                {
+                    "type": mapped[0],
+                    "version": event.originator_version,
+                    "recorded_at": rfc3339(event.timestamp),
+                    "data": mapped[1],
+                }
+            )
+            positions.append(event.originator_version)
+            if len(items) > paging.limit:
+                break
+        return page(items, positions, paging.limit)
+
+    return router
+
+
+def install_errors(api: FastAPI) -> None:
+    """Map the membership vocabulary of refusals to problem details, in one place."""
+
+    @api.exception_handler(domain.MembershipError)
+    async def on_membership_error(request: Request, error: domain.MembershipError) -> JSONResponse:
+        status, slug = ERRORS.get(type(error), (422, None))
+        return problem_response(request, Problem(status, str(error), slug=slug))

@@ -1,0 +1,44 @@
+"""From the membership domain's events to the integration events of `COOP_MEMBERSHIP`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.membership.domain import Cooperative
+from shared.contracts.membership import (
+    MEMBERSHIP,
+    CoopJoined,
+    CoopLeft,
+    CoopProfileUpdated,
+    CoopRejoined,
+)
+
+__all__ = ["MEMBERSHIP", "to_integration"]
+
+
+def to_integration(event: Any) -> tuple[str, dict[str, Any]] | None:
+    """The integration event type and data of a stored domain event."""
+    cooperative_id = str(event.originator_id)
+    if isinstance(event, Cooperative.Joined):
+        payload: Any = CoopJoined(
+            cooperative_id=cooperative_id,
+            name=event.name,
+            region=event.region,
+            sector=event.sector,
+            worker_members=event.worker_members,
+            joined_on=event.joined_on.isoformat(),
+            neq=event.neq,
+        )
+    elif isinstance(event, Cooperative.ProfileUpdated):
+        payload = CoopProfileUpdated(cooperative_id=cooperative_id, changes=dict(event.changes))
+    elif isinstance(event, Cooperative.Left):
+        payload = CoopLeft(
+            cooperative_id=cooperative_id, left_on=event.left_on.isoformat(), reason=event.reason
+        )
+    elif isinstance(event, Cooperative.Rejoined):
+        payload = CoopRejoined(
+            cooperative_id=cooperative_id, rejoined_on=event.rejoined_on.isoformat()
+        )
+    else:
+        return None
+    return type(payload).__name__, payload.model_dump(mode="json")

@@ -1,0 +1,143 @@
+"""Member cooperatives and their membership periods."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+PROFILE_FIELDS = ("name", "region", "sector", "worker_members", "neq")
+
+
+@dataclass(frozen=True)
+class Period:
+    """A membership period: from `start` up to, not including, `end` (open while None)."""
+
+    start: date
+    end: date | None = None
+
+    def contains(self, day: date) -> bool:
+        """True when the cooperative is a member on `day` within this period."""
+        return self.start <= day and (self.end is None or day < self.end)
+
+
+class Cooperative(Aggregate):
+    """A worker cooperative that is, or was, a member of the network."""
+
+    @event("Joined")
+    def __init__(
+        self,
+        id: UUID,
+        name: str,
+        region: str,
+        sector: str,
+        worker_members: int,
+        joined_on: date,
+        neq: str | None,
+    ) -> None:
+        self.name = name
+        self.region = region
+        self.sector = sector
+        self.worker_members = worker_members
+        self.neq = neq
+        self.periods: list[Period] = [Period(joined_on)]
+
+    @property
+    def is_active(self) -> bool:
+        """True while the last membership period is open."""
+        return self.periods[-1].end is None
+
+    @property
+    def joined_on(self) -> date:
+        """The first period's start."""
+        return self.periods[0].start
+
+    @property
+    def left_on(self) -> date | None:
+        """The last period's end."""
+        return self.periods[-1].end
+
+    def is_active_on(self, day: date) -> bool:
+        """True when one of the periods contains `day`."""
+        return any(period.contains(day) for period in self.periods)
+
+    def profile_changes(self, proposed: dict[str, Any]) -> dict[str, Any]:
+        """The proposed profile fields whose value differs from the current one."""
+        return {k: v for k, v in proposed.items() if k in PROFILE_FIELDS and getattr(self, k) != v}
+
+    def update_profile(self, proposed: dict[str, Any]) -> None:
+        """Record the changed profile fields (nothing when nothing changes)."""
+        changes = self.profile_changes(proposed)
+        if changes:
+            self._update_profile(changes)
+
+    @event("ProfileUpdated")
+    def _update_profile(self, changes: dict[str, Any]) -> None:
+        for name, value in changes.items():
+            setattr(self, name, value)
+
+    def leave(self, left_on: date, reason: str | None) -> None:
+        """End the current membership period on `left_on`."""
+        self.check_can_leave(left_on)
+        self._leave(left_on, reason)
+
+    def check_can_leave(self, left_on: date) -> None:
+        """A cooperative leaves once per period, after that period's start."""
+        if not self.is_active:
+            raise AlreadyLeftError("the cooperative has already left the network")
+        if left_on <= self.periods[-1].start:
+            raise DepartureDateError(
+                f"left_on must be after the current period's start ({self.periods[-1].start})"
+            )
+
+    @event("Left")
+    def _leave(self, left_on: date, reason: str | None) -> None:
+        self.periods[-1] = Period(self.periods[-1].start, left_on)
+
+    def rejoin(self, rejoined_on: date) -> None:
+        """Open a new membership period on `rejoined_on`."""
+        self.check_can_rejoin(rejoined_on)
+        self._rejoin(rejoined_on)
+
+    def check_can_rejoin(self, rejoined_on: date) -> None:
+        """Only a cooperative that left can rejoin, not before the day it left."""
+        if self.is_active:
+            raise AlreadyMemberError("the cooperative is an active member")
+        assert self.left_on is not None
+        if rejoined_on < self.left_on:
+            raise ReadmissionDateError(f"rejoined_on must not be before left_on ({self.left_on})")
+
+    @event("Rejoined")
+    def _rejoin(self, rejoined_on: date) -> None:
+        self.periods.append(Period(rejoined_on))
+
+
+class MembershipError(Exception):
+    """Base of the membership service's refusals."""
+
+
+class CooperativeNotFoundError(MembershipError):
+    """No cooperative has this id."""
+
+
+class AlreadyLeftError(MembershipError):
+    """The cooperative has already left."""
+
+
+class AlreadyMemberError(MembershipError):
+    """The cooperative is already an active member."""
+
+
+class DepartureDateError(MembershipError):
+    """The departure date is not after the current period's start."""
+
+
+class ReadmissionDateError(MembershipError):
+    """The readmission date is before the departure."""
+
+
+class NeqTakenError(MembershipError):
+    """Another active cooperative has this Québec enterprise number."""

@@ -1,0 +1,85 @@
+"""The membership service's own tables: cooperatives as listed and filtered."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+
+from services.membership.domain import Cooperative
+from shared.application import CoopApplication
+from shared.documents import DocumentView, document_table
+
+metadata = sa.MetaData()
+
+cooperatives = document_table(
+    metadata,
+    "membership_cooperatives",
+    sa.Column("status", sa.String(10), nullable=False, index=True),
+    sa.Column("region", sa.String(2), nullable=False, index=True),
+    sa.Column("sector", sa.String(100), nullable=False, index=True),
+    sa.Column("neq", sa.String(10), index=True),
+)
+
+
+def represent(cooperative: Cooperative) -> dict[str, Any]:
+    """The public representation of a cooperative (contract §2)."""
+    return {
+        "id": str(cooperative.id),
+        "name": cooperative.name,
+        "neq": cooperative.neq,
+        "region": cooperative.region,
+        "sector": cooperative.sector,
+        "worker_members": cooperative.worker_members,
+        "joined_on": cooperative.joined_on.isoformat(),
+        "left_on": cooperative.left_on.isoformat() if cooperative.left_on else None,
+        "periods": [
+            {"start": p.start.isoformat(), "end": p.end.isoformat() if p.end else None}
+            for p in cooperative.periods
+        ],
+        "status": "active" if cooperative.is_active else "left",
+        "version": cooperative.version,
+    }
+
+
+def _columns(cooperative: Cooperative) -> dict[str, Any]:
+    return {
+        "status": "active" if cooperative.is_active else "left",
+        "region": cooperative.region,
+        "sector": cooperative.sector,
+        "neq": cooperative.neq,
+    }
+
+
+class CooperativeDirectory(DocumentView):
+    """Cooperatives for lists, and the NEQ directory of active members."""
+
+    def __init__(self, app: CoopApplication) -> None:
+        super().__init__(app, cooperatives, represent, _columns, applies_to=Cooperative)
+
+    def active_holder_of_neq(self, neq: str) -> UUID | None:
+        """The id of the active cooperative with this NEQ, if any."""
+        self.catch_up()
+        with self.app.database.reading() as conn:
+            found = conn.execute(
+                sa.select(cooperatives.c.id).where(
+                    cooperatives.c.neq == neq, cooperatives.c.status == "active"
+                )
+            ).first()
+        return UUID(found.id) if found else None
+
+    def list(
+        self, *, status: str | None, region: str | None, sector: str | None, after: int, limit: int
+    ) -> tuple[list[dict[str, Any]], list[int]]:
+        """A page of cooperatives matching the filters, in creation order."""
+        self.catch_up()
+        where = []
+        if status:
+            where.append(cooperatives.c.status == status)
+        if region:
+            where.append(cooperatives.c.region == region)
+        if sector:
+            where.append(cooperatives.c.sector == sector)
+        with self.app.database.reading() as conn:
+            return self.page(conn, where, after, limit)

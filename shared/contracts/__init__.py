@@ -1,0 +1,1 @@
+"""Integration events each publishing service puts on its stream (contract §7)."""

@@ -1,0 +1,47 @@
+"""`COOP_MEMBERSHIP`: what the membership service publishes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.integration import Payload, StreamContract
+
+MEMBERSHIP = StreamContract(stream="COOP_MEMBERSHIP", service="membership")
+
+
+@MEMBERSHIP.event
+class CoopJoined(Payload):
+    """A cooperative became a member."""
+
+    cooperative_id: str
+    name: str
+    region: str
+    sector: str
+    worker_members: int
+    joined_on: str
+    neq: str | None = None
+
+
+@MEMBERSHIP.event
+class CoopProfileUpdated(Payload):
+    """Some of a cooperative's profile fields changed (only those are in `changes`)."""
+
+    cooperative_id: str
+    changes: dict[str, Any]
+
+
+@MEMBERSHIP.event
+class CoopLeft(Payload):
+    """A cooperative left the network; `left_on` is its first day as a non-member."""
+
+    cooperative_id: str
+    left_on: str
+    reason: str | None = None
+
+
+@MEMBERSHIP.event
+class CoopRejoined(Payload):
+    """A cooperative that had left became a member again."""
+
+    cooperative_id: str
+    rejoined_on: str

@@ -1,0 +1,59 @@
+"""Field types the request bodies of every service share (contract §1)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, StringConstraints
+
+REGION_CODES = tuple(f"{n:02d}" for n in range(1, 18))
+Region = Literal[
+    "01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "11", "12", "13", "14", "15",
+    "16", "17",
+]  # fmt: skip
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _iso_date(value: Any) -> Any:
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not _ISO_DATE.match(value):
+        raise ValueError("must be a date written YYYY-MM-DD")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError("is not a real calendar date") from None
+
+
+BusinessDate = Annotated[date, BeforeValidator(_iso_date)]
+NonEmptyText = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=500)]
+OptionalText = Annotated[str, StringConstraints(strict=True, max_length=2000)]
+Slug = Annotated[
+    str,
+    StringConstraints(strict=True, max_length=100, pattern=r"^[a-z0-9]+([-_][a-z0-9]+)*$"),
+]
+Neq = Annotated[str, StringConstraints(strict=True, pattern=r"^\d{10}$")]
+PositiveInt = Annotated[StrictInt, Field(ge=1, le=1_000_000_000)]
+NonNegativeInt = Annotated[StrictInt, Field(ge=0, le=1_000_000_000)]
+
+
+class RequestBody(BaseModel):
+    """Base of request bodies: unknown fields and loose types are refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def is_region(value: str) -> bool:
+    """True for a Québec administrative region code "01" … "17"."""
+    return value in REGION_CODES
+
+
+_SLUG = re.compile(r"^[a-z0-9]+([-_][a-z0-9]+)*$")
+
+
+def is_slug(value: str) -> bool:
+    """True for a lowercase slug such as a sector (`microbrasserie`, `arts-scene`)."""
+    return len(value) <= 100 and _SLUG.match(value) is not None

@@ -1,0 +1,512 @@
+"""The HTTP edge every service shares: auth, problem details, body limit, idempotency, paging.
+
+Request bodies are parsed by `json_body` *after* the route's auth dependency, so the order of
+checks is the contract's: 413, then 401/403, then 422, then the use case's own answers.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import logging
+import re
+import threading
+import time
+import uuid
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
+
+import sqlalchemy as sa
+from eventsourcing.persistence import IntegrityError as EventStoreConflict
+from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.application import StaleVersionError
+from shared.metrics import OPENMETRICS_CONTENT_TYPE, ServiceMetrics
+from shared.persistence import (
+    CommandContext,
+    Database,
+    IdempotencyRecord,
+    idempotency_table,
+    now,
+)
+from shared.problems import PROBLEM_CONTENT_TYPE, Problem, invalid
+from shared.settings import TokenTable
+from shared.telemetry import current_traceparent
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1024 * 1024
+IDEMPOTENCY_TTL_SECONDS = 24 * 3600
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def language(request: Request) -> str:
+    """`en` when the client prefers English (`?lang=en` or Accept-Language), else `fr`."""
+    lang = request.query_params.get("lang")
+    if lang in ("fr", "en"):
+        return lang
+    accepted = request.headers.get("accept-language", "").strip().lower()
+    return "en" if accepted.startswith("en") else "fr"
+
+
+def problem_response(request: Request, problem: Problem) -> JSONResponse:
+    """Render a Problem as application/problem+json."""
+    return JSONResponse(
+        problem.body(language(request), instance=request.url.path),
+        status_code=problem.status,
+        media_type=PROBLEM_CONTENT_TYPE,
+        headers=problem.headers,
+    )
+
+
+def _field(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "path", "query", "header")]
+    return ".".join(parts)
+
+
+def validation_problem(errors: list[Any]) -> Problem:
+    """A 422 listing pydantic's errors as `{field, message}`."""
+    items = [{"field": _field(e.get("loc", ())), "message": str(e.get("msg", ""))} for e in errors]
+    detail = (
+        "; ".join(f"{i['field'] or 'body'}: {i['message']}" for i in items) or "invalid request"
+    )
+    return Problem(422, detail, errors=items)
+
+
+class BodyLimit:
+    """ASGI middleware: bodies over 1 MiB get 413 before anything else looks at them."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        too_large = False
+        if declared is not None:
+            try:
+                too_large = int(declared) > self.limit
+            except ValueError:
+                too_large = False
+        chunks: list[bytes] = []
+        if not too_large:
+            size, more = 0, True
+            while more:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > self.limit:
+                    too_large = True
+                    break
+                chunks.append(chunk)
+                more = message.get("more_body", False)
+        if too_large:
+            problem = Problem(413, f"the request body exceeds {self.limit} bytes")
+            response = JSONResponse(
+                problem.body("fr", instance=scope.get("path")),
+                status_code=413,
+                media_type=PROBLEM_CONTENT_TYPE,
+                headers={"Connection": "close"},
+            )
+            await response(scope, receive, send)
+            return
+        body = b"".join(chunks)
+        delivered = False
+
+        async def replay() -> Message:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+class FailedAuthLimiter:
+    """Counts failed authentications per client address in a sliding window."""
+
+    def __init__(self, limit: int = 30, window: float = 60.0) -> None:
+        self.limit = limit
+        self.window = window
+        self._failures: dict[str, deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def retry_after(self, client: str) -> int:
+        """Seconds until this client may try again (0 if it may now)."""
+        with self._lock:
+            failures = self._prune(client)
+            if len(failures) < self.limit:
+                return 0
+            return max(1, int(failures[0] + self.window - time.monotonic()) + 1)
+
+    def fail(self, client: str) -> None:
+        """Record one failed attempt."""
+        with self._lock:
+            self._prune(client).append(time.monotonic())
+
+    def _prune(self, client: str) -> deque[float]:
+        failures = self._failures[client]
+        horizon = time.monotonic() - self.window
+        while failures and failures[0] < horizon:
+            failures.popleft()
+        return failures
+
+
+@dataclass
+class Edge:
+    """What the shared HTTP dependencies need, kept on `app.state.edge`."""
+
+    tokens: TokenTable
+    database: Database
+    metrics: ServiceMetrics
+    limiter: FailedAuthLimiter
+
+
+def edge_of(request: Request) -> Edge:
+    """The service's Edge."""
+    edge: Edge = request.app.state.edge
+    return edge
+
+
+def require(scope: str) -> Any:
+    """A route dependency: a bearer token that carries `scope` (401 without, 403 lacking it)."""
+
+    def check(request: Request) -> None:
+        edge = edge_of(request)
+        client = request.client.host if request.client else "unknown"
+        wait = edge.limiter.retry_after(client)
+        if wait:
+            raise Problem(
+                429, "too many failed authentications", headers={"Retry-After": str(wait)}
+            )
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        scopes = None
+        if scheme.lower() == "bearer" and token.strip():
+            presented = hashlib.sha256(token.strip().encode()).hexdigest()
+            for known, granted in edge.tokens.scopes_by_digest.items():
+                if hmac.compare_digest(presented, known):
+                    scopes = granted
+        if scopes is None:
+            edge.limiter.fail(client)
+            edge.metrics.auth_failures.inc()
+            raise Problem(
+                401,
+                "a valid bearer token is required",
+                headers={"WWW-Authenticate": 'Bearer realm="coop"'},
+            )
+        if scope not in scopes:
+            raise Problem(403, f"this token lacks the scope {scope!r}")
+
+    return Depends(check)
+
+
+def json_body(model: type[ModelT]) -> Any:
+    """A dependency parsing the body as a JSON object into `model`, or a 422 problem."""
+
+    async def parse(request: Request) -> ModelT:
+        raw = await request.body()
+        try:
+            data = json.loads(raw) if raw.strip() else None
+        except (ValueError, UnicodeDecodeError):
+            raise invalid("", "the body is not valid JSON") from None
+        if not isinstance(data, dict):
+            raise invalid("", "the body must be a JSON object")
+        try:
+            return model.model_validate(data)
+        except ValidationError as error:
+            raise validation_problem(list(error.errors(include_url=False))) from None
+
+    return Depends(parse)
+
+
+def body_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """OpenAPI `requestBody` for a route whose body `json_body` parses."""
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    schema.pop("$defs", None)
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+@dataclass
+class IdempotentRequest:
+    """A POST's `Idempotency-Key`, its request fingerprint and what was answered before."""
+
+    database: Database
+    key_hash: str
+    fingerprint: str
+    previous: IdempotencyRecord | None
+
+    def record(self, status: int, resource: str) -> IdempotencyRecord:
+        """The record to store in the same transaction as the command's events."""
+        return IdempotencyRecord(self.key_hash, self.fingerprint, status, resource, now())
+
+    def remember(self, status: int, resource: str) -> None:
+        """Store the record of an answer that recorded no event."""
+        row = self.record(status, resource)
+        try:
+            with self.database.writing() as conn:
+                conn.execute(sa.insert(idempotency_table).values(**row.__dict__))
+        except sa.exc.IntegrityError:
+            pass  # a concurrent twin stored it first: same fingerprint, same outcome
+
+    def stored(self) -> IdempotencyRecord | None:
+        """The record as stored now (after a concurrent twin won the race)."""
+        return _load_record(self.database, self.key_hash)
+
+
+def _load_record(database: Database, key_hash: str) -> IdempotencyRecord | None:
+    table = idempotency_table
+    with database.reading() as conn:
+        row = conn.execute(sa.select(table).where(table.c.key_hash == key_hash)).first()
+    if row is None or row.created_at < now() - IDEMPOTENCY_TTL_SECONDS:
+        return None
+    return IdempotencyRecord(
+        row.key_hash, row.fingerprint, row.status, row.resource, row.created_at
+    )
+
+
+def _expire(database: Database, key_hash: str) -> None:
+    table = idempotency_table
+    with database.writing() as conn:
+        conn.execute(
+            sa.delete(table).where(
+                table.c.key_hash == key_hash,
+                table.c.created_at < now() - IDEMPOTENCY_TTL_SECONDS,
+            )
+        )
+
+
+async def _idempotency(
+    request: Request,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> IdempotentRequest | None:
+    if idempotency_key is None:
+        return None
+    if not 1 <= len(idempotency_key) <= 255:
+        raise invalid("Idempotency-Key", "must be 1 to 255 characters")
+    database = edge_of(request).database
+    raw = await request.body()
+    try:
+        canonical = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":"))
+    except ValueError:
+        canonical = raw.decode("utf-8", "replace")
+    fingerprint = hashlib.sha256(
+        f"{request.method}\n{request.url.path}\n{canonical}".encode()
+    ).hexdigest()
+    key_hash = hashlib.sha256(idempotency_key.encode()).hexdigest()
+    previous = _load_record(database, key_hash)
+    if previous is None:
+        _expire(database, key_hash)
+    elif previous.fingerprint != fingerprint:
+        raise invalid(
+            "Idempotency-Key",
+            "this key was used with another request",
+            slug="idempotency-key-reused",
+        )
+    return IdempotentRequest(database, key_hash, fingerprint, previous)
+
+
+Idempotency = Annotated[IdempotentRequest | None, Depends(_idempotency)]
+
+
+def command_context(
+    request: Request, idempotency: IdempotencyRecord | None = None
+) -> CommandContext:
+    """The context stored with a command's events: correlation id and trace."""
+    given = request.headers.get("x-correlation-id", "")
+    try:
+        correlation = str(uuid.UUID(given))
+    except ValueError:
+        correlation = str(uuid.uuid4())
+    return CommandContext(
+        correlation_id=correlation, traceparent=current_traceparent(), idempotency=idempotency
+    )
+
+
+def replayed(
+    status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> JSONResponse:
+    """The answer to a repeated idempotent request."""
+    return JSONResponse(
+        body, status_code=status, headers={**(headers or {}), "Idempotent-Replayed": "true"}
+    )
+
+
+def etag(version: int) -> str:
+    """The ETag of a resource at `version`."""
+    return f'"{version}"'
+
+
+_ETAG = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
+
+
+def check_if_match(request: Request, version: int) -> None:
+    """412 when `If-Match` names another version than the current one."""
+    header = request.headers.get("if-match")
+    if header is None or header.strip() == "*":
+        return
+    candidates = [_ETAG.match(part) for part in header.split(",")]
+    if not any(m and int(m.group(1)) == version for m in candidates):
+        raise Problem(412, f"the resource is at version {version}", headers={"ETag": etag(version)})
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """`limit` and the position after which a page starts."""
+
+    limit: int
+    after: int
+
+
+def _page_request(
+    limit: Annotated[str | None, Query()] = None, cursor: Annotated[str | None, Query()] = None
+) -> PageRequest:
+    size = 100
+    if limit not in (None, ""):
+        try:
+            size = int(limit)
+        except ValueError:
+            raise invalid("limit", "must be a whole number from 1 to 1000") from None
+        if not 1 <= size <= 1000:
+            raise invalid("limit", "must be a whole number from 1 to 1000")
+    after = 0
+    if cursor:
+        try:
+            decoded = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+            after = int(decoded["after"])
+            if after < 0:
+                raise ValueError
+        except (ValueError, TypeError, KeyError, binascii.Error, UnicodeDecodeError):
+            raise invalid("cursor", "this cursor cannot be read") from None
+    return PageRequest(size, after)
+
+
+Paging = Annotated[PageRequest, Depends(_page_request)]
+
+
+def page(items: list[Any], positions: list[int], limit: int) -> dict[str, Any]:
+    """`{"items", "next_cursor"}` from up to limit+1 rows and their positions."""
+    more = len(items) > limit
+    items, positions = items[:limit], positions[:limit]
+    cursor = None
+    if more and positions:
+        raw = json.dumps({"after": positions[-1]}).encode()
+        cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return {"items": items, "next_cursor": cursor}
+
+
+def filter_value(value: str | None, field: str, allowed: Callable[[str], bool]) -> str | None:
+    """An optional filter: empty means none; a value `allowed` refuses → 422."""
+    if value is None or value == "":
+        return None
+    if not allowed(value):
+        raise invalid(field, f"{value!r} is not a valid {field}")
+    return value
+
+
+def create_api(
+    *,
+    title: str,
+    edge: Edge,
+    readiness: Callable[[], Awaitable[bool]],
+    lifespan: Any = None,
+) -> FastAPI:
+    """A FastAPI app with the shared edge: handlers, body limit, health and metrics."""
+    app = FastAPI(title=title, lifespan=lifespan, version="1")
+    app.state.edge = edge
+
+    @app.exception_handler(Problem)
+    async def on_problem(request: Request, problem: Problem) -> JSONResponse:
+        return problem_response(request, problem)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_validation(request: Request, error: RequestValidationError) -> JSONResponse:
+        return problem_response(request, validation_problem(list(error.errors())))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        detail = error.detail if isinstance(error.detail, str) else "request refused"
+        return problem_response(request, Problem(error.status_code, detail, headers=error.headers))
+
+    @app.exception_handler(StaleVersionError)
+    async def on_stale(request: Request, error: StaleVersionError) -> JSONResponse:
+        problem = Problem(412, str(error), headers={"ETag": etag(error.current)})
+        return problem_response(request, problem)
+
+    @app.exception_handler(Exception)
+    async def on_error(request: Request, error: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem_response(request, Problem(500, "an internal error occurred"))
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> JSONResponse:
+        ready = await readiness()
+        return JSONResponse(
+            {"status": "ready" if ready else "unavailable"}, status_code=200 if ready else 503
+        )
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(edge.metrics.render(), media_type=OPENMETRICS_CONTENT_TYPE)
+
+    app.add_middleware(BodyLimit)
+    return app
+
+
+def run_command(
+    request: Request,
+    idempotency: IdempotentRequest | None,
+    *,
+    status: int,
+    resource: str,
+    command: Callable[[CommandContext], Any],
+    render: Callable[[str], dict[str, Any]],
+    headers: Callable[[dict[str, Any]], dict[str, str]] | None = None,
+) -> JSONResponse:
+    """Run a command once per idempotency key; answer with the resource as it is now.
+
+    The idempotency record is stored in the same transaction as the command's events. A
+    concurrent twin with the same key, or a concurrent change of the same aggregate, makes the
+    store refuse the transaction: the first is answered as a replay, the second is retried.
+    """
+
+    def answer(code: int, ref: str, replay: bool) -> JSONResponse:
+        body = render(ref)
+        extra = headers(body) if headers else {}
+        if replay:
+            return replayed(code, body, extra)
+        return JSONResponse(body, status_code=code, headers=extra)
+
+    if idempotency is not None and idempotency.previous is not None:
+        return answer(idempotency.previous.status, idempotency.previous.resource, True)
+    for _attempt in range(5):
+        record = idempotency.record(status, resource) if idempotency else None
+        try:
+            command(command_context(request, record))
+        except EventStoreConflict:
+            stored = idempotency.stored() if idempotency else None
+            if stored is not None:
+                return answer(stored.status, stored.resource, True)
+            continue
+        return answer(status, resource, False)
+    raise Problem(409, "the resource kept changing concurrently; retry the request")

@@ -1,0 +1,99 @@
+"""Integration events: the envelope on NATS, versioned payload models and their upcasters."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+EVENT_ID_NAMESPACE = uuid.UUID("5b0d9c36-8a4e-4a55-9c59-2f0f4c1f6d21")
+
+
+def event_id_for(aggregate_id: uuid.UUID | str, version: int) -> str:
+    """The stable id of a stored event: republishing it gives the same `Nats-Msg-Id`."""
+    return str(uuid.uuid5(EVENT_ID_NAMESPACE, f"{aggregate_id}:{version}"))
+
+
+class Envelope(BaseModel):
+    """The body of every message on the COOP streams (contract §7)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    event_id: str
+    event_type: str
+    schema_version: int
+    aggregate_id: str
+    aggregate_version: int
+    occurred_at: str
+    correlation_id: str
+    causation_id: str | None = None
+    data: dict[str, Any]
+
+
+def rfc3339(moment: datetime) -> str:
+    """A UTC timestamp as RFC 3339 with a `Z`."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+@dataclass
+class StreamContract:
+    """One publishing service's stream: its name, subjects and event payload models."""
+
+    stream: str
+    service: str
+    models: dict[str, type[BaseModel]] = field(default_factory=dict)
+    versions: dict[str, int] = field(default_factory=dict)
+    upcasters: dict[tuple[str, int], Upcaster] = field(default_factory=dict)
+
+    @property
+    def subjects(self) -> list[str]:
+        """The stream's subject filter."""
+        return [f"coop.{self.service}.>"]
+
+    def subject(self, event_type: str) -> str:
+        """`coop.<service>.<EventType>`."""
+        return f"coop.{self.service}.{event_type}"
+
+    def event(self, model: type[BaseModel], *, version: int = 1) -> type[BaseModel]:
+        """Register a payload model under its class name, at a schema version."""
+        self.models[model.__name__] = model
+        self.versions[model.__name__] = version
+        return model
+
+    def upcaster(self, event_type: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
+        """Register a function turning a `from_version` payload into the next version's."""
+
+        def register(func: Upcaster) -> Upcaster:
+            self.upcasters[(event_type, from_version)] = func
+            return func
+
+        return register
+
+    def upcast(self, envelope: Envelope) -> Envelope:
+        """Bring an envelope's payload up to the current schema version of its event."""
+        current = self.versions.get(envelope.event_type, envelope.schema_version)
+        data, version = dict(envelope.data), envelope.schema_version
+        while version < current:
+            data = self.upcasters[(envelope.event_type, version)](data)
+            version += 1
+        return envelope.model_copy(update={"data": data, "schema_version": version})
+
+    def payload(self, envelope: Envelope) -> BaseModel | None:
+        """The typed payload of an envelope after upcasting, or None for an unknown type."""
+        model = self.models.get(envelope.event_type)
+        if model is None:
+            return None
+        return model.model_validate(self.upcast(envelope).data)
+
+
+class Payload(BaseModel):
+    """Base of integration payload models: tolerant readers, strict writers."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)

@@ -1,0 +1,169 @@
+"""The outbox relay: the service's notification log, in commit order, onto its JetStream stream."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from eventsourcing.persistence import Notification
+
+from shared.application import CoopApplication
+from shared.integration import StreamContract, event_id_for, rfc3339
+from shared.messaging import Messaging
+from shared.metrics import ServiceMetrics
+from shared.persistence import event_context_table, load_position, save_position
+from shared.telemetry import publish_span
+
+log = logging.getLogger(__name__)
+
+NOTIFICATION_HEADER = "Coop-Notification-Id"
+Mapping = Callable[[Any], tuple[str, dict[str, Any]] | None]
+
+
+class OutboxRelay:
+    """Publishes each stored event once, in order, and records the position after the ack."""
+
+    def __init__(
+        self,
+        app: CoopApplication,
+        messaging: Messaging,
+        contract: StreamContract,
+        to_integration: Mapping,
+        metrics: ServiceMetrics,
+        *,
+        batch_size: int = 1000,
+    ) -> None:
+        self.app = app
+        self.messaging = messaging
+        self.contract = contract
+        self.to_integration = to_integration
+        self.metrics = metrics
+        self.batch_size = batch_size
+        self.position_name = f"relay:{contract.stream}"
+        self.position = 0
+        self._wakeup = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping = False
+
+    def poke(self) -> None:
+        """Wake the relay (safe from any thread)."""
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._wakeup.set)
+
+    async def run(self) -> None:
+        """Publish until stopped; while NATS is away, retry with backoff."""
+        self._loop = asyncio.get_running_loop()
+        delay = 0.1
+        while not self._stopping:
+            try:
+                await self.messaging.ensure_stream(self.contract)
+                await self._reconcile()
+                delay = 0.1
+                while not self._stopping:
+                    if not await self.publish_once():
+                        self._wakeup.clear()
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(self._wakeup.wait(), 0.5)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                log.warning("relay %s paused: %s", self.contract.stream, error)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    def stop(self) -> None:
+        """Ask the loop to end."""
+        self._stopping = True
+        self.poke()
+
+    async def _reconcile(self) -> None:
+        """Start after whichever is further: the recorded position or the stream's last message."""
+        recorded = await asyncio.to_thread(self._load_position)
+        on_stream = 0
+        js = await self.messaging.jetstream()
+        info = await js.stream_info(self.contract.stream)
+        if info.state.last_seq:
+            last = await js.get_msg(self.contract.stream, seq=info.state.last_seq)
+            on_stream = int((last.headers or {}).get(NOTIFICATION_HEADER, 0))
+        self.position = max(recorded, on_stream)
+
+    def _load_position(self) -> int:
+        with self.app.database.reading() as conn:
+            return load_position(conn, self.position_name)
+
+    async def publish_once(self) -> int:
+        """Publish the next batch of notifications; return how many were published."""
+        notifications = await asyncio.to_thread(
+            self.app.recorder.select_notifications, self.position + 1, self.batch_size
+        )
+        if not notifications:
+            self.metrics.relay_lag.set(0)
+            return 0
+        contexts = await asyncio.to_thread(self._contexts, notifications)
+        js = await self.messaging.jetstream()
+        acks = []
+        for notification in notifications:
+            message = self._message(notification, contexts)
+            if message is None:
+                continue
+            subject, body, headers = message
+            acks.append(await js.publish_async(subject, body, headers=headers, wait_stall=5))
+        if acks:
+            await asyncio.wait_for(asyncio.gather(*acks), 10)
+        self.position = notifications[-1].id
+        await asyncio.to_thread(self._save_position, self.position)
+        self.metrics.relay_published.inc(len(acks))
+        self.metrics.relay_lag.set(
+            max(
+                0,
+                (await asyncio.to_thread(self.app.recorder.max_notification_id) or 0)
+                - self.position,
+            )
+        )
+        return len(notifications)
+
+    def _message(
+        self, notification: Notification, contexts: dict[tuple[str, int], sa.Row[Any]]
+    ) -> tuple[str, bytes, dict[str, str]] | None:
+        domain_event = self.app.mapper.to_domain_event(notification)
+        mapped = self.to_integration(domain_event)
+        if mapped is None:
+            return None
+        event_type, data = mapped
+        aggregate_id = str(notification.originator_id)
+        version = notification.originator_version
+        event_id = event_id_for(aggregate_id, version)
+        context = contexts.get((aggregate_id, version))
+        envelope = {
+            "event_id": event_id,
+            "event_type": event_type,
+            "schema_version": self.contract.versions.get(event_type, 1),
+            "aggregate_id": aggregate_id,
+            "aggregate_version": version,
+            "occurred_at": rfc3339(domain_event.timestamp),
+            "correlation_id": context.correlation_id if context else event_id,
+            "causation_id": context.causation_id if context else None,
+            "data": data,
+        }
+        headers = {"Nats-Msg-Id": event_id, NOTIFICATION_HEADER: str(notification.id)}
+        traceparent = publish_span(context.traceparent if context else None, event_type)
+        if traceparent:
+            headers["traceparent"] = traceparent
+        body = json.dumps(envelope, separators=(",", ":"), ensure_ascii=False).encode()
+        return self.contract.subject(event_type), body, headers
+
+    def _contexts(self, notifications: Sequence[Notification]) -> dict[tuple[str, int], Any]:
+        ids = sorted({str(n.originator_id) for n in notifications})
+        table = event_context_table
+        with self.app.database.reading() as conn:
+            rows = conn.execute(sa.select(table).where(table.c.originator_id.in_(ids))).all()
+        return {(row.originator_id, row.originator_version): row for row in rows}
+
+    def _save_position(self, position: int) -> None:
+        with self.app.database.writing() as conn:
+            save_position(conn, self.position_name, position)

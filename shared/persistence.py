@@ -1,0 +1,297 @@
+"""Persistence chosen by URL: one database per service for its event store and its tables.
+
+The event store uses eventsourcing's own SQLite and PostgreSQL recorders; the service's other
+tables (local views, tracking, idempotency, personal information) use SQLAlchemy on the same
+database. Recorder subclasses below write a command's context (correlation, causation, trace,
+idempotency key) in the same transaction as its events, so a crash can never split them.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import sqlalchemy as sa
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
+
+from shared.errors import ConfigurationError
+
+metadata = sa.MetaData()
+
+tracking_table = sa.Table(
+    "coop_tracking",
+    metadata,
+    sa.Column("name", sa.String(200), primary_key=True),
+    sa.Column("position", sa.BigInteger, nullable=False),
+)
+
+idempotency_table = sa.Table(
+    "coop_idempotency",
+    metadata,
+    sa.Column("key_hash", sa.String(64), primary_key=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("status", sa.Integer, nullable=False),
+    sa.Column("resource", sa.String(300), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+event_context_table = sa.Table(
+    "coop_event_context",
+    metadata,
+    sa.Column("originator_id", sa.String(36), primary_key=True),
+    sa.Column("originator_version", sa.Integer, primary_key=True),
+    sa.Column("correlation_id", sa.String(36), nullable=False),
+    sa.Column("causation_id", sa.String(36)),
+    sa.Column("traceparent", sa.String(64)),
+)
+
+parked_table = sa.Table(
+    "coop_parked_messages",
+    metadata,
+    sa.Column("consumer", sa.String(200), primary_key=True),
+    sa.Column("stream_sequence", sa.BigInteger, primary_key=True),
+    sa.Column("subject", sa.String(300), nullable=False),
+    sa.Column("error", sa.Text, nullable=False),
+    sa.Column("parked_at", sa.Float, nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    """What an `Idempotency-Key` remembers: the request's fingerprint and the answer's shape."""
+
+    key_hash: str
+    fingerprint: str
+    status: int
+    resource: str
+    created_at: float
+
+
+@dataclass(frozen=True)
+class CommandContext:
+    """Where a command came from; stored beside its events, never inside them."""
+
+    correlation_id: str
+    causation_id: str | None = None
+    traceparent: str | None = None
+    idempotency: IdempotencyRecord | None = None
+
+
+def _context_rows(
+    stored_events: Sequence[StoredEvent], context: CommandContext
+) -> list[tuple[Any, ...]]:
+    return [
+        (
+            str(s.originator_id),
+            s.originator_version,
+            context.correlation_id,
+            context.causation_id,
+            context.traceparent,
+        )
+        for s in stored_events
+    ]
+
+
+def _idempotency_row(record: IdempotencyRecord) -> tuple[Any, ...]:
+    return (record.key_hash, record.fingerprint, record.status, record.resource, record.created_at)
+
+
+_CONTEXT_INSERT = (
+    "INSERT INTO coop_event_context (originator_id, originator_version, correlation_id, "
+    "causation_id, traceparent) VALUES ({p},{p},{p},{p},{p})"
+)
+_IDEMPOTENCY_INSERT = (
+    "INSERT INTO coop_idempotency (key_hash, fingerprint, status, resource, created_at) "
+    "VALUES ({p},{p},{p},{p},{p})"
+)
+
+
+class SQLiteCoopRecorder(SQLiteApplicationRecorder):
+    """SQLite application recorder that also stores the command's context atomically."""
+
+    def _insert_events(
+        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        ids = super()._insert_events(c, stored_events, **kwargs)
+        context: CommandContext | None = kwargs.get("context")
+        if context is not None:
+            c.executemany(_CONTEXT_INSERT.format(p="?"), _context_rows(stored_events, context))
+            if context.idempotency is not None:
+                c.execute(_IDEMPOTENCY_INSERT.format(p="?"), _idempotency_row(context.idempotency))
+        return ids
+
+
+class PostgresCoopRecorder(PostgresApplicationRecorder):
+    """PostgreSQL application recorder that also stores the command's context atomically."""
+
+    def _insert_events(
+        self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        super()._insert_events(curs, stored_events, **kwargs)
+        context: CommandContext | None = kwargs.get("context")
+        if context is not None:
+            schema = self.datastore.schema
+            curs.executemany(
+                _CONTEXT_INSERT.format(p="%s").replace(
+                    "coop_event_context", f'"{schema}".coop_event_context'
+                ),
+                _context_rows(stored_events, context),
+            )
+            if context.idempotency is not None:
+                curs.execute(
+                    _IDEMPOTENCY_INSERT.format(p="%s").replace(
+                        "coop_idempotency", f'"{schema}".coop_idempotency'
+                    ),
+                    _idempotency_row(context.idempotency),
+                )
+
+
+_SEARCH_PATH = re.compile(r"search_path(?:=|%3D)([A-Za-z_][A-Za-z0-9_]*)")
+
+
+class Database:
+    """One service's database: eventsourcing settings and a SQLAlchemy engine, from one URL."""
+
+    def __init__(self, url: str, *, app_name: str) -> None:
+        self.url = url
+        self.app_name = app_name
+        try:
+            parsed = sa.engine.make_url(url)
+        except sa.exc.ArgumentError:
+            raise ConfigurationError(f"not a database URL: {url!r}") from None
+        self.dialect = parsed.get_backend_name()
+        if self.dialect not in ("sqlite", "postgresql"):
+            raise ConfigurationError("database URLs must be sqlite:///… or postgresql+psycopg://…")
+        self._parsed = parsed
+        self.schema = "public"
+        if self.dialect == "postgresql":
+            options = unquote(str(parsed.query.get("options", "")))
+            found = _SEARCH_PATH.search(options)
+            if found:
+                self.schema = found.group(1)
+            if parsed.drivername == "postgresql":
+                parsed = parsed.set(drivername="postgresql+psycopg")
+        self.engine = self._create_engine(parsed)
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True for the embedded SQLite default."""
+        return self.dialect == "sqlite"
+
+    @property
+    def sqlite_path(self) -> Path:
+        """The SQLite file."""
+        return Path(self._parsed.database or "")
+
+    def eventsourcing_env(self) -> dict[str, str]:
+        """The environment that points eventsourcing's recorders at this database."""
+        if self.is_sqlite:
+            return {
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": str(self.sqlite_path),
+                "SQLITE_LOCK_TIMEOUT": "30",
+                "APPLICATION_RECORDER_TOPIC": "shared.persistence:SQLiteCoopRecorder",
+            }
+        p = self._parsed
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": p.database or "",
+            "POSTGRES_HOST": p.host or "127.0.0.1",
+            "POSTGRES_PORT": str(p.port or 5432),
+            "POSTGRES_USER": p.username or "",
+            "POSTGRES_PASSWORD": p.password or "",
+            "POSTGRES_SCHEMA": self.schema,
+            "POSTGRES_POOL_SIZE": "10",
+            "POSTGRES_MAX_OVERFLOW": "10",
+            "POSTGRES_LOCK_TIMEOUT": "5",
+            "APPLICATION_RECORDER_TOPIC": "shared.persistence:PostgresCoopRecorder",
+        }
+
+    def _create_engine(self, parsed: sa.URL) -> sa.Engine:
+        if self.dialect == "postgresql":
+            return sa.create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=10)
+        self.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(parsed, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @sa.event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute("PRAGMA secure_delete=ON")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        @sa.event.listens_for(engine, "begin")
+        def _on_begin(conn: sa.Connection) -> None:
+            immediate = conn.get_execution_options().get("coop_write", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+        return engine
+
+    def create_tables(self, *metadatas: sa.MetaData) -> None:
+        """Create the shared tables and the given ones, if missing."""
+        if self.dialect == "postgresql" and self.schema != "public":
+            with self.engine.begin() as conn:
+                conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
+        with self.writing() as conn:
+            for md in (metadata, *metadatas):
+                md.create_all(conn)
+
+    @contextmanager
+    def writing(self) -> Iterator[sa.Connection]:
+        """A write transaction (on SQLite, taken with BEGIN IMMEDIATE to avoid lock upgrades)."""
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(coop_write=True)
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def reading(self) -> Iterator[sa.Connection]:
+        """A read-only transaction."""
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    def ping(self) -> bool:
+        """True when the database answers."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+            return True
+        except Exception:
+            return False
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+
+def load_position(conn: sa.Connection, name: str) -> int:
+    """The last position a follower (relay, consumer, local view) has recorded."""
+    row = conn.execute(
+        sa.select(tracking_table.c.position).where(tracking_table.c.name == name)
+    ).first()
+    return int(row[0]) if row else 0
+
+
+def save_position(conn: sa.Connection, name: str, position: int) -> None:
+    """Record a follower's position (inside the caller's transaction)."""
+    updated = conn.execute(
+        sa.update(tracking_table).where(tracking_table.c.name == name).values(position=position)
+    )
+    if updated.rowcount == 0:
+        conn.execute(sa.insert(tracking_table).values(name=name, position=position))
+
+
+def now() -> float:
+    """Seconds since the epoch (a seam for tests)."""
+    return time.time()

@@ -1,0 +1,99 @@
+"""Running one service: its NATS connection, background followers and HTTP server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import logging
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+
+from shared.errors import ConfigurationError
+from shared.messaging import Messaging
+from shared.persistence import Database
+from shared.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
+
+
+@dataclass
+class Service:
+    """One service's running parts, put together by its composition root."""
+
+    settings: ServiceSettings
+    database: Database
+    messaging: Messaging
+    workers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    stoppers: list[Callable[[], None]] = field(default_factory=list)
+    closers: list[Callable[[], None]] = field(default_factory=list)
+    api: FastAPI | None = None
+    _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+
+    async def ready(self) -> bool:
+        """True when the store answers and NATS is connected."""
+        return self.messaging.is_connected and await asyncio.to_thread(self.database.ping)
+
+    async def start(self) -> None:
+        """Connect to NATS (in the background) and start the followers."""
+        self._tasks.append(asyncio.create_task(self.messaging.connect()))
+        for worker in self.workers:
+            self._tasks.append(asyncio.create_task(worker()))
+
+    async def stop(self) -> None:
+        """Stop the followers, close NATS and the store."""
+        for stop in self.stoppers:
+            stop()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.messaging.close()
+        for close in self.closers:
+            close()
+        self.database.dispose()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
+        """FastAPI lifespan: start and stop with the HTTP server."""
+        await self.start()
+        try:
+            yield
+        finally:
+            await self.stop()
+
+    def serve(self) -> None:
+        """Serve HTTP in the foreground until SIGINT/SIGTERM."""
+        assert self.api is not None
+        ensure_port_free(self.settings.host, self.settings.port, self.settings.service)
+        config = uvicorn.Config(
+            self.api,
+            host=self.settings.host,
+            port=self.settings.port,
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+            timeout_graceful_shutdown=5,
+        )
+        uvicorn.Server(config).run()
+
+
+def ensure_port_free(host: str, port: int, service: str) -> None:
+    """Refuse to start, with a clear message, when the port is taken."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise ConfigurationError(
+                    f"port {port} on {host} is already in use: cannot start {service} "
+                    f"(set COOP_{service.upper()}_PORT to another port)"
+                ) from None
+            raise ConfigurationError(f"cannot listen on {host}:{port}: {error}") from None

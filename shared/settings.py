@@ -1,0 +1,148 @@
+"""Settings read from the environment, by the names of the public contract (§1)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from shared.errors import ConfigurationError
+
+SERVICES = ("membership", "events", "ambassadors", "reporting")
+DEFAULT_PORTS = {"membership": 8001, "events": 8002, "ambassadors": 8003, "reporting": 8004}
+SCOPES = frozenset(
+    {
+        "read",
+        "membership:write",
+        "events:write",
+        "ambassadors:write",
+        "privacy:admin",
+        "reporting:admin",
+    }
+)
+DEV_TOKEN = "dev-admin-token"
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_MONTH_DAY = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")
+
+
+@dataclass(frozen=True)
+class TokenTable:
+    """Bearer tokens by the SHA-256 digest of their value, with their scopes."""
+
+    scopes_by_digest: Mapping[str, frozenset[str]]
+    is_development: bool = False
+
+    @classmethod
+    def parse(cls, raw: str | None, *, production: bool) -> TokenTable:
+        """Read `COOP_API_TOKENS`; fall back to the development token outside production."""
+        text = (raw or "").strip()
+        parsed: object = {}
+        if text:
+            try:
+                parsed = json.loads(text)
+            except json.JSONDecodeError:
+                raise ConfigurationError(
+                    "COOP_API_TOKENS is not valid JSON: expected an object token -> [scopes]"
+                ) from None
+        if not isinstance(parsed, dict):
+            raise ConfigurationError("COOP_API_TOKENS must be a JSON object token -> [scopes]")
+        if not parsed:
+            if production:
+                raise ConfigurationError(
+                    "COOP_ENV=production needs COOP_API_TOKENS (a JSON object token -> [scopes])"
+                )
+            return cls({digest(DEV_TOKEN): SCOPES}, is_development=True)
+        table: dict[str, frozenset[str]] = {}
+        for key, scopes in parsed.items():
+            if (
+                not key
+                or not isinstance(scopes, list)
+                or not all(isinstance(s, str) and s in SCOPES for s in scopes)
+            ):
+                raise ConfigurationError(
+                    "COOP_API_TOKENS: each token needs a list of known scopes "
+                    f"({', '.join(sorted(SCOPES))})"
+                )
+            if key.startswith("sha256:"):
+                hexdigest = key.removeprefix("sha256:").lower()
+                if not _HEX64.match(hexdigest):
+                    raise ConfigurationError("COOP_API_TOKENS: a sha256: key needs 64 hex digits")
+            else:
+                hexdigest = digest(key)
+            table[hexdigest] = frozenset(scopes)
+        return cls(table)
+
+
+def digest(token: str) -> str:
+    """SHA-256 hex digest of a token."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """Everything one service needs from its environment."""
+
+    service: str
+    host: str
+    port: int
+    database_url: str
+    data_dir: Path
+    nats_url: str | None
+    tokens: TokenTable
+    production: bool
+    fiscal_year_start: str = "09-01"
+    nats_replicas: int = 1
+    log_level: str = "INFO"
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, service: str, environ: Mapping[str, str] | None = None) -> ServiceSettings:
+        """Build the settings of `service` from `environ` (default: the process environment)."""
+        env = os.environ if environ is None else environ
+        if service not in SERVICES:
+            raise ConfigurationError(f"unknown service {service!r}")
+        upper = service.upper()
+        production = env.get("COOP_ENV", "").strip().lower() == "production"
+        data_dir = Path(env.get("COOP_DATA_DIR") or "./var")
+        database_url = env.get(f"COOP_{upper}_DATABASE_URL") or default_database_url(
+            data_dir, service
+        )
+        port = _int(env, f"COOP_{upper}_PORT", DEFAULT_PORTS[service], low=1, high=65535)
+        start = env.get("COOP_FISCAL_YEAR_START") or "09-01"
+        if not _MONTH_DAY.match(start) or start == "02-29":
+            raise ConfigurationError("COOP_FISCAL_YEAR_START must be MM-DD, e.g. 09-01")
+        return cls(
+            service=service,
+            host=env.get("COOP_HOST") or "127.0.0.1",
+            port=port,
+            database_url=database_url,
+            data_dir=data_dir,
+            nats_url=env.get("COOP_NATS_URL") or None,
+            tokens=TokenTable.parse(env.get("COOP_API_TOKENS"), production=production),
+            production=production,
+            fiscal_year_start=start,
+            nats_replicas=_int(env, "COOP_NATS_REPLICAS", 1, low=1, high=5),
+            log_level=(env.get("COOP_LOG_LEVEL") or "INFO").upper(),
+        )
+
+
+def default_database_url(data_dir: Path, service: str) -> str:
+    """The embedded default: one SQLite file per service under the data dir."""
+    return f"sqlite:///{(data_dir / f'{service}.sqlite3').resolve()}"
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, low: int, high: int) -> int:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a whole number, not {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigurationError(f"{name} must be between {low} and {high}")
+    return value
