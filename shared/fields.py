@@ -17,7 +17,8 @@ Region = Literal[
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-def _iso_date(value: Any) -> Any:
+def iso_date(value: Any) -> Any:
+    """A `YYYY-MM-DD` string (or a date) as a date; ValueError otherwise."""
     if isinstance(value, date):
         return value
     if not isinstance(value, str) or not _ISO_DATE.match(value):
@@ -28,7 +29,7 @@ def _iso_date(value: Any) -> Any:
         raise ValueError("is not a real calendar date") from None
 
 
-BusinessDate = Annotated[date, BeforeValidator(_iso_date)]
+BusinessDate = Annotated[date, BeforeValidator(iso_date)]
 NonEmptyText = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=500)]
 OptionalText = Annotated[str, StringConstraints(strict=True, max_length=2000)]
 Slug = Annotated[

@@ -1,0 +1,247 @@
+"""The reporting projection: the three streams into the fact model, and its rebuild.
+
+Each generation of the fact model has its own set of three consumers (one per stream, each a
+durable ordered consumer through the shared consumer base). The active generation's set keeps
+the served figures live. A rebuild starts a new set on a new generation from sequence 1; when
+it has caught up with every stream, one transaction switches the active generation, then the
+old set stops and its facts are dropped. Figures are served from the old generation meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from services.reporting import facts
+from services.reporting.projection import apply_event, drop_generation
+from shared.consumer import ConsumerStatus, StreamConsumer
+from shared.contracts.ambassadors import AMBASSADORS
+from shared.contracts.events import EVENTS
+from shared.contracts.membership import MEMBERSHIP
+from shared.integration import Envelope, StreamContract
+from shared.messaging import Messaging
+from shared.metrics import ServiceMetrics
+from shared.persistence import Database, tracking_table
+
+log = logging.getLogger(__name__)
+
+STREAMS: tuple[StreamContract, ...] = (MEMBERSHIP, EVENTS, AMBASSADORS)
+
+freshness_metadata = sa.MetaData()
+freshness = sa.Table(
+    "reporting_freshness",
+    freshness_metadata,
+    sa.Column("generation", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("stream", sa.String(64), primary_key=True),
+    sa.Column("last_event_at", sa.String(40), nullable=False),
+)
+
+
+class FactProjection:
+    """Applies one stream's messages to one generation of the fact model."""
+
+    def __init__(self, stream: StreamContract, generation: int) -> None:
+        self.stream = stream
+        self.generation = generation
+
+    def prepare(self, envelope: Envelope) -> None:
+        """Nothing happens outside the transaction."""
+
+    def apply(self, conn: sa.Connection, envelope: Envelope) -> None:
+        """Project the event and note when the stream's latest event occurred."""
+        apply_event(conn, self.generation, envelope.model_dump())
+        key = (freshness.c.generation == self.generation) & (
+            freshness.c.stream == self.stream.stream
+        )
+        moved = conn.execute(
+            sa.update(freshness).where(key).values(last_event_at=envelope.occurred_at)
+        ).rowcount
+        if not moved:
+            conn.execute(
+                sa.insert(freshness).values(
+                    generation=self.generation,
+                    stream=self.stream.stream,
+                    last_event_at=envelope.occurred_at,
+                )
+            )
+
+
+@dataclass
+class ConsumerSet:
+    """The three consumers of one generation, and their tasks."""
+
+    generation: int
+    consumers: dict[str, StreamConsumer]
+    tasks: list[asyncio.Task[Any]]
+
+    async def stop(self) -> None:
+        """Stop every consumer of the set."""
+        for consumer in self.consumers.values():
+            consumer.stop()
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
+class Projector:
+    """Keeps the fact model fed; rebuilds it on demand without interrupting the figures."""
+
+    def __init__(self, database: Database, messaging: Messaging, metrics: ServiceMetrics) -> None:
+        self.database = database
+        self.messaging = messaging
+        self.metrics = metrics
+        self.live: ConsumerSet | None = None
+        self.rebuilding = False
+        self._rebuild_requested = asyncio.Event()
+        self._stopping = False
+
+    def durable(self, stream: StreamContract, generation: int) -> str:
+        """The durable consumer name of a stream for a generation."""
+        return f"reporting-{stream.service}-g{generation}"
+
+    def _start_set(self, generation: int) -> ConsumerSet:
+        consumers = {
+            stream.stream: StreamConsumer(
+                self.database,
+                self.messaging,
+                stream,
+                FactProjection(stream, generation),
+                self.metrics,
+                durable=self.durable(stream, generation),
+                batch_size=1000,
+            )
+            for stream in STREAMS
+        }
+        tasks = [asyncio.create_task(c.run()) for c in consumers.values()]
+        return ConsumerSet(generation, consumers, tasks)
+
+    def active_generation(self) -> int:
+        """The generation the figures are read from."""
+        with self.database.reading() as conn:
+            return facts.active_generation(conn)
+
+    async def run(self) -> None:
+        """Feed the active generation; carry out rebuilds when asked."""
+        self.live = self._start_set(await asyncio.to_thread(self.active_generation))
+        try:
+            while not self._stopping:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._rebuild_requested.wait(), 1.0)
+                if self._rebuild_requested.is_set() and not self._stopping:
+                    self._rebuild_requested.clear()
+                    await self._rebuild()
+                await self._update_lag_metrics()
+        finally:
+            if self.live is not None:
+                await self.live.stop()
+
+    def stop(self) -> None:
+        """Ask the loop to end."""
+        self._stopping = True
+        self._rebuild_requested.set()
+
+    def request_rebuild(self) -> None:
+        """Ask for a rebuild (a request during a rebuild joins the one under way)."""
+        if not self.rebuilding:
+            self.rebuilding = True
+            self._rebuild_requested.set()
+
+    async def _rebuild(self) -> None:
+        assert self.live is not None
+        old = self.live
+        generation = old.generation + 1
+        log.info("rebuilding the fact model into generation %d", generation)
+        try:
+            await asyncio.to_thread(self._forget, generation)
+            fresh = self._start_set(generation)
+            while not self._stopping and not await self._caught_up(fresh):
+                await asyncio.sleep(0.2)
+            if self._stopping:
+                await fresh.stop()
+                return
+            await asyncio.to_thread(self._switch, generation)
+            self.live = fresh
+            await old.stop()
+            await self._delete_durables(old)
+            await asyncio.to_thread(self._forget, old.generation)
+            log.info("the fact model now serves generation %d", generation)
+        finally:
+            self.rebuilding = False
+
+    async def _caught_up(self, consumers: ConsumerSet) -> bool:
+        """True when every consumer has applied its stream's last message (NATS answering)."""
+        try:
+            js = await self.messaging.jetstream()
+            for name, consumer in consumers.consumers.items():
+                last = (await asyncio.wait_for(js.stream_info(name), 2)).state.last_seq
+                if await asyncio.to_thread(consumer.last_applied) < last:
+                    return False
+        except Exception:
+            return False
+        return True
+
+    def _switch(self, generation: int) -> None:
+        with self.database.writing() as conn:
+            facts.set_active_generation(conn, generation)
+
+    def _forget(self, generation: int) -> None:
+        """Drop a generation's facts, freshness and tracking rows."""
+        names = [f"{s.stream}:{self.durable(s, generation)}" for s in STREAMS]
+        with self.database.writing() as conn:
+            drop_generation(conn, generation)
+            conn.execute(sa.delete(freshness).where(freshness.c.generation == generation))
+            conn.execute(sa.delete(tracking_table).where(tracking_table.c.name.in_(names)))
+
+    async def _delete_durables(self, old: ConsumerSet) -> None:
+        try:
+            js = await self.messaging.jetstream()
+            for stream, consumer in old.consumers.items():
+                with contextlib.suppress(Exception):
+                    await js.delete_consumer(stream, consumer.durable)
+        except Exception as error:
+            log.warning("could not delete old durable consumers: %s", error)
+
+    async def statuses(self) -> dict[str, ConsumerStatus]:
+        """Where each stream's live consumer stands."""
+        live = self.live
+        if live is None:
+            return {s.stream: ConsumerStatus(0, 0, 0) for s in STREAMS}
+        return {name: await c.status() for name, c in live.consumers.items()}
+
+    async def _update_lag_metrics(self) -> None:
+        with contextlib.suppress(Exception):
+            for name, status in (await self.statuses()).items():
+                self.metrics.consumer_lag.labels(name).set(status.lag)
+
+    def freshness(self) -> dict[str, dict[str, Any]]:
+        """Per service: the last stream sequence applied and when its event occurred."""
+        with self.database.reading() as conn:
+            generation = facts.active_generation(conn)
+            seen = {
+                row.stream: row.last_event_at
+                for row in conn.execute(
+                    sa.select(freshness).where(freshness.c.generation == generation)
+                )
+            }
+            positions = {
+                row.name: row.position
+                for row in conn.execute(
+                    sa.select(tracking_table).where(
+                        tracking_table.c.name.in_(
+                            [f"{s.stream}:{self.durable(s, generation)}" for s in STREAMS]
+                        )
+                    )
+                )
+            }
+        return {
+            s.service: {
+                "last_sequence": positions.get(f"{s.stream}:{self.durable(s, generation)}", 0),
+                "last_event_at": seen.get(s.stream),
+            }
+            for s in STREAMS
+        }

@@ -1,0 +1,53 @@
+"""What the reporting service answers: indicators of a fiscal year at a cut-off, with freshness."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from services.reporting import facts
+from services.reporting.fiscal_year import (
+    FiscalYear,
+    current_fiscal_year,
+    parse_fiscal_year,
+)
+from services.reporting.indicators import compute_indicators, scalar_indicators
+from services.reporting.projector import Projector
+from shared.persistence import Database
+
+
+class ReadModel:
+    """Indicators computed from the active generation of the fact model."""
+
+    def __init__(self, database: Database, projector: Projector, year_start: str) -> None:
+        self.database = database
+        self.projector = projector
+        self.year_start = year_start
+
+    def fiscal_year(self, label: str) -> FiscalYear:
+        """Parse a fiscal year label with the configured start (InvalidFiscalYearError)."""
+        return parse_fiscal_year(label, self.year_start)
+
+    def current_fiscal_year(self) -> FiscalYear:
+        """The fiscal year containing today's date in Québec."""
+        return current_fiscal_year(self.year_start)
+
+    def indicators(self, fiscal_year: FiscalYear, as_of: date | None = None) -> dict[str, Any]:
+        """The contract's indicators answer for a fiscal year and optional cut-off."""
+        cutoff = fiscal_year.cutoff(as_of)
+        with self.database.reading() as conn:
+            generation = facts.active_generation(conn)
+            indicators = compute_indicators(conn, generation, fiscal_year, cutoff)
+        return {
+            "fiscal_year": fiscal_year.label,
+            "start": fiscal_year.start.isoformat(),
+            "end": fiscal_year.end.isoformat(),
+            "as_of": cutoff.isoformat(),
+            "indicators": indicators,
+            "freshness": self.projector.freshness(),
+        }
+
+    def current_scalars(self) -> dict[str, float]:
+        """The current fiscal year's scalar indicators (for OpenMetrics)."""
+        answer = self.indicators(self.current_fiscal_year())
+        return scalar_indicators(answer["indicators"])
