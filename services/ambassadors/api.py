@@ -1,0 +1,231 @@
+"""HTTP routes of the ambassadors service (contracts §4 and §6): HTTP in, application calls, out."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, Literal
+from uuid import UUID, uuid4
+
+from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import StringConstraints
+
+from services.ambassadors import domain
+from services.ambassadors.application import Ambassadors
+from services.ambassadors.views import STATUSES, AmbassadorList, represent, represent_action
+from shared.fields import BusinessDate, NonEmptyText, NonNegativeInt, RequestBody
+from shared.http import (
+    Idempotency,
+    Paging,
+    body_schema,
+    check_if_match,
+    etag,
+    filter_value,
+    json_body,
+    page,
+    problem_response,
+    require,
+    run_command,
+)
+from shared.problems import Problem
+
+Email = Annotated[
+    str, StringConstraints(strict=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+]
+ActionKind = Literal["cine_discussion", "presentation", "kiosque", "mentorat", "autre"]
+
+ERRORS: dict[type[domain.AmbassadorsError], tuple[int, str | None, str]] = {
+    domain.AmbassadorNotFoundError: (404, None, ""),
+    domain.AmbassadorEndedError: (409, "ambassador-ended", ""),
+    domain.NotActiveError: (409, "not-active", ""),
+    domain.CooperativeNotMemberError: (422, "cooperative-not-member", "cooperative_id"),
+    domain.ActionDateError: (422, "action-date", "performed_on"),
+    domain.ActionKindError: (422, None, "kind"),
+    domain.PeopleReachedError: (422, None, "people_reached"),
+    domain.RetirementDateError: (422, "retirement-date", "retired_on"),
+}
+
+
+class EnrollmentRequest(RequestBody):
+    """Body of `POST /v1/ambassadors`."""
+
+    cooperative_id: UUID
+    name: NonEmptyText
+    email: Email | None = None
+    enrolled_on: BusinessDate
+
+
+class ActionRequest(RequestBody):
+    """Body of `POST /v1/ambassadors/{id}/actions`."""
+
+    kind: ActionKind
+    performed_on: BusinessDate
+    activity_id: UUID | None = None
+    people_reached: NonNegativeInt | None = None
+
+
+class RetirementRequest(RequestBody):
+    """Body of `POST /v1/ambassadors/{id}/retirement`."""
+
+    retired_on: BusinessDate
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def routes(app: Ambassadors, listing: AmbassadorList) -> APIRouter:
+    """The ambassadors routes, bound to the service's application."""
+    router = APIRouter(prefix="/v1/ambassadors", tags=["ambassadors"])
+    reader = [require("read")]
+    writer = [require("ambassadors:write")]
+    privacy = [require("privacy:admin")]
+
+    def current(ref: str) -> dict[str, Any]:
+        ambassador_id = UUID(ref)
+        return represent(app.ambassador(ambassador_id), app.personal.find(ambassador_id))
+
+    def with_etag(body: dict[str, Any]) -> dict[str, str]:
+        return {"ETag": etag(body["version"])}
+
+    @router.post(
+        "", status_code=201, dependencies=writer, openapi_extra=body_schema(EnrollmentRequest)
+    )
+    def enroll_ambassador(
+        request: Request,
+        idempotency: Idempotency,
+        body: EnrollmentRequest = json_body(EnrollmentRequest),
+    ) -> JSONResponse:
+        new_id = uuid4()
+        return run_command(
+            request,
+            idempotency,
+            status=201,
+            resource=str(new_id),
+            command=lambda context: app.enroll(
+                new_id,
+                cooperative_id=body.cooperative_id,
+                name=body.name,
+                email=body.email,
+                enrolled_on=body.enrolled_on,
+                context=context,
+            ),
+            render=current,
+            headers=lambda doc: {**with_etag(doc), "Location": f"/v1/ambassadors/{doc['id']}"},
+        )
+
+    @router.get("", dependencies=reader)
+    def list_ambassadors(
+        paging: Paging,
+        status: Annotated[str | None, Query()] = None,
+        cooperative_id: Annotated[str | None, Query()] = None,
+    ) -> dict[str, Any]:
+        cooperative = filter_value(cooperative_id, "cooperative_id", _is_uuid)
+        items, positions = listing.list(
+            status=filter_value(status, "status", lambda v: v in STATUSES),
+            cooperative_id=str(UUID(cooperative)) if cooperative else None,
+            after=paging.after,
+            limit=paging.limit,
+        )
+        return page(items, positions, paging.limit)
+
+    @router.get("/{ambassador_id}", dependencies=reader)
+    def get_ambassador(ambassador_id: UUID) -> JSONResponse:
+        doc = current(str(ambassador_id))
+        return JSONResponse(doc, headers=with_etag(doc))
+
+    @router.post(
+        "/{ambassador_id}/actions",
+        status_code=201,
+        dependencies=writer,
+        openapi_extra=body_schema(ActionRequest),
+    )
+    def log_action(
+        request: Request,
+        ambassador_id: UUID,
+        idempotency: Idempotency,
+        body: ActionRequest = json_body(ActionRequest),
+    ) -> JSONResponse:
+        if idempotency is None or idempotency.previous is None:
+            check_if_match(request, app.ambassador(ambassador_id).version)
+        action_id = uuid4()
+
+        def action_record(ref: str) -> dict[str, Any]:
+            ambassador = app.ambassador(ambassador_id)
+            action = ambassador.action(UUID(ref))
+            if action is None:
+                raise domain.AmbassadorNotFoundError(f"no action {ref}")
+            return represent_action(ambassador, action)
+
+        return run_command(
+            request,
+            idempotency,
+            status=201,
+            resource=str(action_id),
+            command=lambda context: app.log_action(
+                ambassador_id,
+                action_id=action_id,
+                kind=body.kind,
+                performed_on=body.performed_on,
+                activity_id=body.activity_id,
+                people_reached=body.people_reached,
+                context=context,
+            ),
+            render=action_record,
+        )
+
+    @router.post(
+        "/{ambassador_id}/retirement",
+        dependencies=writer,
+        openapi_extra=body_schema(RetirementRequest),
+    )
+    def retire_ambassador(
+        request: Request,
+        ambassador_id: UUID,
+        idempotency: Idempotency,
+        body: RetirementRequest = json_body(RetirementRequest),
+    ) -> JSONResponse:
+        if idempotency is None or idempotency.previous is None:
+            check_if_match(request, app.ambassador(ambassador_id).version)
+        return run_command(
+            request,
+            idempotency,
+            status=200,
+            resource=str(ambassador_id),
+            command=lambda context: app.retire(
+                ambassador_id, retired_on=body.retired_on, context=context
+            ),
+            render=current,
+            headers=with_etag,
+        )
+
+    @router.get("/{ambassador_id}/personal-data", dependencies=privacy)
+    def export_personal_data(ambassador_id: UUID) -> JSONResponse:
+        details = app.personal_details(ambassador_id)
+        return JSONResponse(
+            {"name": details.name, "email": details.email},
+            headers={"Cache-Control": "no-store"},
+        )
+
+    @router.delete("/{ambassador_id}/personal-data", status_code=204, dependencies=privacy)
+    def erase_personal_data(ambassador_id: UUID) -> Response:
+        app.erase_personal_details(ambassador_id)
+        return Response(status_code=204)
+
+    return router
+
+
+def install_errors(api: FastAPI) -> None:
+    """Map the ambassadors vocabulary of refusals to problem details, in one place."""
+
+    @api.exception_handler(domain.AmbassadorsError)
+    async def on_ambassadors_error(
+        request: Request, error: domain.AmbassadorsError
+    ) -> JSONResponse:
+        status, slug, field = ERRORS.get(type(error), (422, None, ""))
+        errors = [{"field": field, "message": str(error)}] if status == 422 else None
+        return problem_response(request, Problem(status, str(error), slug=slug, errors=errors))

@@ -1,0 +1,252 @@
+"""Ambassador rules: enrollment, actions, retirement, and the departure policy's dates."""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import uuid4
+
+import pytest
+
+from services.ambassadors.domain import (
+    ActionDateError,
+    ActionKindError,
+    Ambassador,
+    AmbassadorEndedError,
+    CooperativeRoster,
+    NotActiveError,
+    PeopleReachedError,
+    RetirementDateError,
+    end_of_membership_on,
+)
+
+ENROLLED = date(2023, 6, 1)
+
+
+def enrolled() -> Ambassador:
+    return Ambassador(id=uuid4(), cooperative_id=uuid4(), enrolled_on=ENROLLED)
+
+
+def event_names(ambassador: Ambassador) -> list[str]:
+    return [type(e).__name__ for e in ambassador.collect_events()]
+
+
+def test_an_enrolled_ambassador_is_active_with_no_actions_at_version_one() -> None:
+    ambassador = enrolled()
+
+    assert ambassador.status == "active"
+    assert ambassador.ended_on is None
+    assert ambassador.actions == []
+    assert ambassador.version == 1
+
+
+def test_an_enrollment_event_holds_no_personal_information() -> None:
+    ambassador = enrolled()
+
+    (event,) = ambassador.collect_events()
+
+    assert set(vars(event)) == {
+        "originator_id",
+        "originator_version",
+        "timestamp",
+        "originator_topic",
+        "cooperative_id",
+        "enrolled_on",
+    }
+
+
+def test_an_action_is_recorded_with_its_details_and_counts() -> None:
+    ambassador = enrolled()
+    activity = uuid4()
+
+    action = ambassador.log_action(uuid4(), "cine_discussion", date(2023, 10, 12), activity, 40)
+
+    assert (action.kind, action.performed_on, action.activity_id, action.people_reached) == (
+        "cine_discussion",
+        date(2023, 10, 12),
+        activity,
+        40,
+    )
+    assert len(ambassador.actions) == 1
+    assert ambassador.version == 2
+    assert ambassador.action(action.id) == action
+
+
+def test_an_action_on_the_enrollment_day_is_accepted() -> None:
+    ambassador = enrolled()
+
+    ambassador.log_action(uuid4(), "kiosque", ENROLLED)
+
+    assert len(ambassador.actions) == 1
+
+
+def test_an_action_dated_before_the_enrollment_is_refused() -> None:
+    with pytest.raises(ActionDateError):
+        enrolled().log_action(uuid4(), "presentation", date(2023, 5, 31))
+
+
+def test_an_action_of_an_unknown_kind_is_refused() -> None:
+    with pytest.raises(ActionKindError):
+        enrolled().log_action(uuid4(), "podcast", date(2023, 7, 1))
+
+
+def test_a_negative_number_of_people_reached_is_refused() -> None:
+    with pytest.raises(PeopleReachedError):
+        enrolled().log_action(uuid4(), "mentorat", date(2023, 7, 1), None, -1)
+
+
+@pytest.mark.parametrize("performed_on", [date(2024, 1, 1), date(2024, 3, 1)])
+def test_an_action_on_or_after_the_day_a_retired_ambassador_ended_is_a_conflict(
+    performed_on: date,
+) -> None:
+    ambassador = enrolled()
+    ambassador.retire(date(2024, 1, 1))
+
+    with pytest.raises(AmbassadorEndedError):
+        ambassador.log_action(uuid4(), "autre", performed_on)
+
+
+def test_an_action_on_the_deactivation_day_is_a_conflict() -> None:
+    ambassador = enrolled()
+    ambassador.deactivate(date(2024, 2, 1))
+
+    with pytest.raises(AmbassadorEndedError):
+        ambassador.log_action(uuid4(), "autre", date(2024, 2, 1))
+
+
+def test_an_action_performed_before_the_end_may_be_recorded_late() -> None:
+    ambassador = enrolled()
+    ambassador.retire(date(2024, 1, 1))
+
+    ambassador.log_action(uuid4(), "presentation", date(2023, 12, 31))
+
+    assert len(ambassador.actions) == 1
+
+
+def test_retirement_ends_the_mandate_on_its_date() -> None:
+    ambassador = enrolled()
+
+    ambassador.retire(date(2024, 1, 15))
+
+    assert ambassador.status == "retired"
+    assert ambassador.ended_on == date(2024, 1, 15)
+    assert event_names(ambassador) == ["Enrolled", "Retired"]
+
+
+def test_retirement_on_the_enrollment_day_is_accepted() -> None:
+    ambassador = enrolled()
+
+    ambassador.retire(ENROLLED)
+
+    assert ambassador.ended_on == ENROLLED
+
+
+def test_retirement_dated_before_the_enrollment_is_refused() -> None:
+    with pytest.raises(RetirementDateError):
+        enrolled().retire(date(2023, 5, 31))
+
+
+def test_an_ambassador_who_retired_cannot_retire_again() -> None:
+    ambassador = enrolled()
+    ambassador.retire(date(2024, 1, 1))
+
+    with pytest.raises(NotActiveError):
+        ambassador.retire(date(2024, 2, 1))
+
+
+def test_a_deactivated_ambassador_cannot_retire() -> None:
+    ambassador = enrolled()
+    ambassador.deactivate(date(2024, 1, 1))
+
+    with pytest.raises(NotActiveError):
+        ambassador.retire(date(2024, 2, 1))
+
+
+def test_deactivation_takes_effect_on_the_day_the_cooperative_left() -> None:
+    ambassador = enrolled()
+
+    assert ambassador.deactivate(date(2024, 3, 1))
+
+    assert ambassador.status == "deactivated"
+    assert ambassador.ended_on == date(2024, 3, 1)
+
+
+def test_deactivation_takes_effect_on_the_enrollment_when_it_is_after_the_departure() -> None:
+    ambassador = enrolled()
+
+    ambassador.deactivate(date(2023, 1, 1))
+
+    assert ambassador.ended_on == ENROLLED
+
+
+def test_deactivation_is_recorded_once_however_often_it_is_asked() -> None:
+    ambassador = enrolled()
+
+    assert ambassador.deactivate(date(2024, 3, 1))
+    assert not ambassador.deactivate(date(2024, 4, 1))
+
+    assert event_names(ambassador) == ["Enrolled", "Deactivated"]
+    assert ambassador.ended_on == date(2024, 3, 1)
+
+
+def test_deactivation_leaves_a_retired_ambassador_alone() -> None:
+    ambassador = enrolled()
+    ambassador.retire(date(2024, 1, 1))
+
+    assert not ambassador.deactivate(date(2024, 3, 1))
+
+    assert ambassador.status == "retired"
+    assert ambassador.ended_on == date(2024, 1, 1)
+
+
+def test_a_roster_knows_the_earliest_departure_after_a_period_start() -> None:
+    roster = CooperativeRoster.open(uuid4())
+    roster.note_departure("a", date(2022, 1, 1))
+    roster.note_departure("b", date(2024, 3, 1))
+
+    assert roster.has_noted("a")
+    assert not roster.has_noted("c")
+    assert roster.departure_after(date(2023, 1, 1)) == date(2024, 3, 1)
+    assert roster.departure_after(date(2024, 3, 1)) is None
+
+
+def test_a_roster_has_one_id_per_cooperative() -> None:
+    cooperative = uuid4()
+
+    assert CooperativeRoster.open(cooperative).id == CooperativeRoster.id_for(cooperative)
+    assert CooperativeRoster.id_for(cooperative) != CooperativeRoster.id_for(uuid4())
+
+
+PERIODS = [(date(2020, 1, 1), date(2021, 1, 1)), (date(2022, 1, 1), None)]
+
+
+@pytest.mark.parametrize(
+    ("day", "expected"),
+    [
+        (date(2019, 12, 31), (False, None)),
+        (date(2020, 1, 1), (True, date(2021, 1, 1))),
+        (date(2020, 12, 31), (True, date(2021, 1, 1))),
+        (date(2021, 1, 1), (False, None)),
+        (date(2021, 6, 1), (False, None)),
+        (date(2022, 1, 1), (True, None)),
+        (date(2030, 1, 1), (True, None)),
+    ],
+)
+def test_membership_on_a_day_follows_the_periods(
+    day: date, expected: tuple[bool, date | None]
+) -> None:
+    assert end_of_membership_on(PERIODS, day, None) == expected
+
+
+def test_a_departure_the_roster_noted_ends_an_open_period_the_view_still_shows() -> None:
+    roster = CooperativeRoster.open(uuid4())
+    roster.note_departure("left-2024", date(2024, 3, 1))
+
+    assert end_of_membership_on(PERIODS, date(2024, 2, 1), roster) == (True, date(2024, 3, 1))
+    assert end_of_membership_on(PERIODS, date(2024, 3, 1), roster) == (False, None)
+
+
+def test_an_old_departure_does_not_end_the_period_after_a_readmission() -> None:
+    roster = CooperativeRoster.open(uuid4())
+    roster.note_departure("left-2021", date(2021, 1, 1))
+
+    assert end_of_membership_on(PERIODS, date(2023, 1, 1), roster) == (True, None)
