@@ -1,0 +1,316 @@
+"""HTTP routes of the events service (contract §3): HTTP in, application calls, HTTP out."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Any, Literal
+from uuid import UUID, uuid4
+
+from eventsourcing.persistence import IntegrityError as EventStoreConflict
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import Field
+
+from services.events import domain
+from services.events.application import Events
+from services.events.views import (
+    ActivityCatalogue,
+    represent,
+    represent_attendance,
+    represent_public_attendance,
+)
+from shared.fields import (
+    BusinessDate,
+    NonEmptyText,
+    OptionalText,
+    PositiveInt,
+    Region,
+    RequestBody,
+    is_region,
+)
+from shared.http import (
+    Idempotency,
+    IdempotentRequest,
+    Paging,
+    body_schema,
+    command_context,
+    etag,
+    filter_value,
+    json_body,
+    page,
+    problem_response,
+    replayed,
+    require,
+    run_command,
+)
+from shared.problems import Problem, invalid
+
+ActivityType = Literal[
+    "formation",
+    "courtepointe",
+    "service_conseil",
+    "conference",
+    "reseautage",
+    "cine_discussion",
+    "parcours_coop",
+    "autre",
+]
+Format = Literal["in_person", "remote", "hybrid"]
+Partners = Annotated[list[NonEmptyText], Field(max_length=100)]
+
+# status, problem type slug, and the request field a 422 is about
+ERRORS: dict[type[domain.EventsError], tuple[int, str | None, str]] = {
+    domain.ActivityNotFoundError: (404, None, ""),
+    domain.AttendanceNotFoundError: (404, None, ""),
+    domain.ActivityCancelledError: (409, "activity-cancelled", ""),
+    domain.AlreadyCancelledError: (409, "already-cancelled", ""),
+    domain.CooperativeNotMemberError: (422, "cooperative-not-member", "cooperative_id"),
+    domain.UnknownActivityTypeError: (422, None, "type"),
+    domain.UnknownFormatError: (422, None, "format"),
+    domain.EmptyTitleError: (422, None, "title"),
+    domain.RegionRequiredError: (422, "region-required", "region"),
+    domain.RegionError: (422, None, "region"),
+    domain.ParticipantsError: (422, None, "participants"),
+    domain.PublicCountError: (422, None, "count"),
+}
+
+
+class ScheduleRequest(RequestBody):
+    """Body of `POST /v1/activities`."""
+
+    type: ActivityType
+    title: NonEmptyText
+    date: BusinessDate
+    format: Format
+    region: Region | None = None
+    partners: Partners | None = None
+
+
+class AttendanceRequest(RequestBody):
+    """Body of `POST /v1/activities/{id}/attendances`."""
+
+    cooperative_id: UUID
+    participants: PositiveInt = 1
+
+
+class PublicAttendanceRequest(RequestBody):
+    """Body of `POST /v1/activities/{id}/public-attendance`."""
+
+    count: PositiveInt
+    region: Region | None = None
+
+
+class CancellationRequest(RequestBody):
+    """Body of `POST /v1/activities/{id}/cancellation` (which may be empty)."""
+
+    reason: OptionalText | None = None
+
+
+def optional_json_body(model: type[RequestBody]) -> Any:
+    """Like `json_body`, but an empty body stands for `{}` (every field being optional)."""
+    parse = json_body(model).dependency
+
+    async def parse_optional(request: Request) -> RequestBody:
+        if not (await request.body()).strip():
+            return model()
+        parsed: RequestBody = await parse(request)
+        return parsed
+
+    return Depends(parse_optional)
+
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def date_filter(value: str | None, field: str) -> date | None:
+    """An optional `YYYY-MM-DD` filter: empty means none; anything else that is no date → 422."""
+    text = filter_value(value, field, lambda v: _ISO_DATE.match(v) is not None)
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise invalid(field, f"{text!r} is not a real calendar date") from None
+
+
+def routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
+    """The events routes, bound to the service's application."""
+    router = APIRouter(prefix="/v1/activities", tags=["activities"])
+    reader = [require("read")]
+    writer = [require("events:write")]
+
+    def current(ref: str) -> dict[str, Any]:
+        return represent(app.activity(UUID(ref)))
+
+    def with_etag(body: dict[str, Any]) -> dict[str, str]:
+        return {"ETag": etag(body["version"])}
+
+    def attendance(ref: str) -> dict[str, Any]:
+        activity_id, cooperative_id = ref.split("/")
+        return represent_attendance(app.attendance(UUID(activity_id), UUID(cooperative_id)))
+
+    def public_attendance(ref: str) -> dict[str, Any]:
+        activity_id, record_id = ref.split("/")
+        return represent_public_attendance(
+            app.public_attendance(UUID(activity_id), UUID(record_id))
+        )
+
+    @router.post(
+        "", status_code=201, dependencies=writer, openapi_extra=body_schema(ScheduleRequest)
+    )
+    def schedule_activity(
+        request: Request,
+        idempotency: Idempotency,
+        body: ScheduleRequest = json_body(ScheduleRequest),
+    ) -> JSONResponse:
+        new_id = uuid4()
+        return run_command(
+            request,
+            idempotency,
+            status=201,
+            resource=str(new_id),
+            command=lambda context: app.schedule(
+                new_id,
+                type=body.type,
+                title=body.title,
+                held_on=body.date,
+                format=body.format,
+                region=body.region,
+                partners=list(body.partners or []),
+                context=context,
+            ),
+            render=current,
+            headers=lambda doc: {**with_etag(doc), "Location": f"/v1/activities/{doc['id']}"},
+        )
+
+    @router.get("", dependencies=reader)
+    def list_activities(
+        paging: Paging,
+        type: Annotated[str | None, Query()] = None,
+        region: Annotated[str | None, Query()] = None,
+        start: Annotated[str | None, Query(alias="from")] = None,
+        end: Annotated[str | None, Query(alias="to")] = None,
+    ) -> dict[str, Any]:
+        items, positions = catalogue.list(
+            type=filter_value(type, "type", lambda v: v in domain.ACTIVITY_TYPES),
+            region=filter_value(region, "region", is_region),
+            start=date_filter(start, "from"),
+            end=date_filter(end, "to"),
+            after=paging.after,
+            limit=paging.limit,
+        )
+        return page(items, positions, paging.limit)
+
+    @router.get("/{activity_id}", dependencies=reader)
+    def get_activity(activity_id: UUID) -> JSONResponse:
+        doc = represent(app.activity(activity_id))
+        return JSONResponse(doc, headers=with_etag(doc))
+
+    @router.post(
+        "/{activity_id}/attendances",
+        dependencies=writer,
+        openapi_extra=body_schema(AttendanceRequest),
+    )
+    def attend_activity(
+        request: Request,
+        activity_id: UUID,
+        idempotency: Idempotency,
+        body: AttendanceRequest = json_body(AttendanceRequest),
+    ) -> JSONResponse:
+        return _record_attendance(request, idempotency, app, activity_id, body, attendance)
+
+    @router.post(
+        "/{activity_id}/public-attendance",
+        status_code=201,
+        dependencies=writer,
+        openapi_extra=body_schema(PublicAttendanceRequest),
+    )
+    def count_public(
+        request: Request,
+        activity_id: UUID,
+        idempotency: Idempotency,
+        body: PublicAttendanceRequest = json_body(PublicAttendanceRequest),
+    ) -> JSONResponse:
+        record_id = uuid4()
+        return run_command(
+            request,
+            idempotency,
+            status=201,
+            resource=f"{activity_id}/{record_id}",
+            command=lambda context: app.record_public_attendance(
+                activity_id, record_id, count=body.count, region=body.region, context=context
+            ),
+            render=public_attendance,
+        )
+
+    @router.post(
+        "/{activity_id}/cancellation",
+        dependencies=writer,
+        openapi_extra=body_schema(CancellationRequest),
+    )
+    def cancel_activity(
+        request: Request,
+        activity_id: UUID,
+        idempotency: Idempotency,
+        body: CancellationRequest = optional_json_body(CancellationRequest),
+    ) -> JSONResponse:
+        return run_command(
+            request,
+            idempotency,
+            status=200,
+            resource=str(activity_id),
+            command=lambda context: app.cancel(activity_id, reason=body.reason, context=context),
+            render=current,
+            headers=with_etag,
+        )
+
+    return router
+
+
+def _record_attendance(
+    request: Request,
+    idempotency: IdempotentRequest | None,
+    app: Events,
+    activity_id: UUID,
+    body: AttendanceRequest,
+    render: Any,
+) -> JSONResponse:
+    """201 with a new attendance; 200 with the existing one, recording nothing."""
+    if idempotency is not None and idempotency.previous is not None:
+        return replayed(idempotency.previous.status, render(idempotency.previous.resource))
+    ref = f"{activity_id}/{body.cooperative_id}"
+    for _attempt in range(5):
+        record = idempotency.record(201, ref) if idempotency else None
+        try:
+            found, created = app.attend(
+                activity_id,
+                body.cooperative_id,
+                participants=body.participants,
+                context=command_context(request, record),
+            )
+        except EventStoreConflict:
+            stored = idempotency.stored() if idempotency else None
+            if stored is not None:
+                return replayed(stored.status, render(stored.resource))
+            continue  # a concurrent change of the activity: look again
+        if created:
+            return JSONResponse(represent_attendance(found), status_code=201)
+        if idempotency is not None:
+            idempotency.remember(200, ref)
+        return JSONResponse(represent_attendance(found), status_code=200)
+    raise Problem(409, "the activity kept changing concurrently; retry the request")
+
+
+def install_errors(api: FastAPI) -> None:
+    """Map the events vocabulary of refusals to problem details, in one place."""
+
+    @api.exception_handler(domain.EventsError)
+    async def on_events_error(request: Request, error: domain.EventsError) -> JSONResponse:
+        status, slug, field = ERRORS.get(type(error), (422, None, ""))
+        problem = (
+            invalid(field, str(error), slug=slug)
+            if status == 422
+            else Problem(status, str(error), slug=slug)
+        )
+        return problem_response(request, problem)
