@@ -10,6 +10,9 @@ from shared.settings import ServiceSettings
 
 COMPOSITION_ROOTS = {
     "membership": "services.membership.main",
+    "events": "services.events.main",
+    "ambassadors": "services.ambassadors.main",
+    "reporting": "services.reporting.main",
 }
 
 

@@ -91,9 +91,19 @@ def routes(read_model: ReadModel, projector: Projector) -> APIRouter:
         return HTMLResponse(annual_report_html(data, language))
 
     @router.get("/", include_in_schema=False)
-    async def dashboard(lang: Annotated[str | None, Query()] = None) -> HTMLResponse:
-        year = read_model.current_fiscal_year()
-        return HTMLResponse(dashboard_html(_lang(lang), fiscal_year=year.label))
+    async def dashboard(
+        lang: Annotated[str | None, Query()] = None,
+        fiscal_year: Annotated[str | None, Query()] = None,
+    ) -> HTMLResponse:
+        language = _lang(lang)
+        if fiscal_year:
+            try:
+                year = read_model.fiscal_year(fiscal_year)
+            except FiscalYearError as error:
+                raise invalid("fiscal_year", str(error)) from None
+        else:
+            year = read_model.current_fiscal_year()
+        return HTMLResponse(dashboard_html(language, fiscal_year=year.label))
 
     @router.get("/v1/projections/status", tags=["projections"])
     async def projection_status() -> dict[str, Any]:
