@@ -1,7 +1,9 @@
 """The consumer base: a durable JetStream pull consumer applying messages exactly once.
 
 The effect of each message and the stream sequence it came from commit in one transaction;
-a redelivered message whose sequence is already recorded is acknowledged and skipped. The
+a redelivered message whose sequence is already recorded is acknowledged and skipped, and so
+is a message whose aggregate version was already applied (the same event published twice,
+e.g. beyond the stream's duplicate window). The
 tracking row, not the server's delivery state, says where to resume: the durable consumer is
 re-created from it at start and whenever a gap in sequences shows a message was missed. A
 message that cannot be applied is retried, then parked (logged, counted), never dropped.
@@ -23,14 +25,38 @@ from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 from pydantic import ValidationError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from shared.integration import Envelope, StreamContract
 from shared.messaging import Messaging
 from shared.metrics import ServiceMetrics
-from shared.persistence import Database, load_position, now, parked_table, save_position
+from shared.persistence import (
+    Database,
+    load_position,
+    metadata,
+    now,
+    parked_table,
+    save_position,
+    tracking_table,
+)
 from shared.telemetry import consumer_span
 
 log = logging.getLogger(__name__)
+
+consumed_versions = sa.Table(
+    "coop_consumed_versions",
+    metadata,
+    sa.Column("consumer", sa.String(200), primary_key=True),
+    sa.Column("aggregate_id", sa.String(64), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
+
+def forget_consumer(conn: sa.Connection, tracking_name: str) -> None:
+    """Delete a consumer's tracking row and applied versions (it will start from scratch)."""
+    conn.execute(sa.delete(tracking_table).where(tracking_table.c.name == tracking_name))
+    conn.execute(sa.delete(consumed_versions).where(consumed_versions.c.consumer == tracking_name))
 
 
 class Projection(Protocol):
@@ -161,35 +187,78 @@ class StreamConsumer:
             return load_position(conn, self.tracking_name)
 
     def _apply_batch(self, messages: Sequence[Msg], fresh: bool) -> int:
+        decoded = [(m, *self._decode(m)) for m in messages]
+        aggregates = {e.aggregate_id for _, e, _ in decoded if e is not None}
         with self.database.reading() as conn:
             position = load_position(conn, self.tracking_name)
+            applied = self._applied_versions(conn, aggregates)
         pending: list[tuple[int, Msg, Envelope | None, str | None]] = []
         expected = position + 1
-        for message in messages:
+        for message, envelope, error in decoded:
             sequence = message.metadata.sequence.stream
             if sequence <= position:
                 continue
             if sequence != expected and not (fresh and not pending):
                 raise SequenceGap(f"expected {expected}, got {sequence}")
             expected = sequence + 1
-            envelope, error = self._decode(message)
             if envelope is not None:
-                with consumer_span(f"apply {envelope.event_type}", message.headers):
-                    self.projection.prepare(envelope)
+                if envelope.aggregate_version <= applied.get(envelope.aggregate_id, 0):
+                    envelope = None  # the same event again: nothing to do
+                else:
+                    error = self._prepare_with_retries(envelope, message)
+                    if error is not None:
+                        envelope = None
             pending.append((sequence, message, envelope, error))
         if not pending:
             return position
         with self.database.writing() as conn:
             if load_position(conn, self.tracking_name) != position:
                 raise SequenceGap("another instance moved this consumer")
+            done = dict(applied)
             for sequence, message, envelope, error in pending:
                 if envelope is not None:
+                    if envelope.aggregate_version <= done.get(envelope.aggregate_id, 0):
+                        continue  # applied earlier in this batch
                     error = self._apply_with_retries(conn, envelope, message)
+                    if error is None:
+                        done[envelope.aggregate_id] = envelope.aggregate_version
                 if error is not None:
                     self._park(conn, sequence, message.subject, error)
+            self._record_versions(conn, done, aggregates)
             position = pending[-1][0]
             save_position(conn, self.tracking_name, position)
         return position
+
+    def _applied_versions(self, conn: sa.Connection, aggregates: set[str]) -> dict[str, int]:
+        if not aggregates:
+            return {}
+        table = consumed_versions
+        rows = conn.execute(
+            sa.select(table.c.aggregate_id, table.c.version).where(
+                table.c.consumer == self.tracking_name, table.c.aggregate_id.in_(aggregates)
+            )
+        )
+        return {row.aggregate_id: row.version for row in rows}
+
+    def _record_versions(
+        self, conn: sa.Connection, applied: dict[str, int], aggregates: set[str]
+    ) -> None:
+        rows = [
+            {"consumer": self.tracking_name, "aggregate_id": a, "version": applied[a]}
+            for a in aggregates
+            if a in applied
+        ]
+        if not rows:
+            return
+        dialect = sqlite_insert if self.database.is_sqlite else postgresql_insert
+        statement = dialect(consumed_versions)
+        conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=["consumer", "aggregate_id"],
+                set_={"version": statement.excluded.version},
+            ),
+            rows,
+        )
 
     def _decode(self, message: Msg) -> tuple[Envelope | None, str | None]:
         try:
@@ -198,13 +267,29 @@ class StreamConsumer:
         except (ValueError, ValidationError, KeyError) as error:
             return None, f"undecodable message: {error}"
 
+    def _prepare_with_retries(self, envelope: Envelope, message: Msg) -> str | None:
+        error: Exception | None = None
+        for _ in range(self.attempts):
+            try:
+                with consumer_span(f"prepare {envelope.event_type}", message.headers):
+                    self.projection.prepare(envelope)
+                return None
+            except sa.exc.OperationalError:
+                raise  # the database itself is failing: retry the whole batch later
+            except Exception as caught:
+                error = caught
+        return f"{type(error).__name__}: {error}"
+
     def _apply_with_retries(
         self, conn: sa.Connection, envelope: Envelope, message: Msg
     ) -> str | None:
         error: Exception | None = None
         for _ in range(self.attempts):
             try:
-                with conn.begin_nested():
+                with (
+                    consumer_span(f"apply {envelope.event_type}", message.headers),
+                    conn.begin_nested(),
+                ):
                     self.projection.apply(conn, envelope)
                 return None
             except sa.exc.OperationalError:

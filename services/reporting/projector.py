@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from services.reporting import facts
 from services.reporting.projection import apply_event, drop_generation
-from shared.consumer import ConsumerStatus, StreamConsumer
+from shared.consumer import ConsumerStatus, StreamConsumer, forget_consumer
 from shared.contracts.ambassadors import AMBASSADORS
 from shared.contracts.events import EVENTS
 from shared.contracts.membership import MEMBERSHIP
@@ -195,7 +195,8 @@ class Projector:
         with self.database.writing() as conn:
             drop_generation(conn, generation)
             conn.execute(sa.delete(freshness).where(freshness.c.generation == generation))
-            conn.execute(sa.delete(tracking_table).where(tracking_table.c.name.in_(names)))
+            for name in names:
+                forget_consumer(conn, name)
 
     async def _delete_durables(self, old: ConsumerSet) -> None:
         try:
