@@ -71,10 +71,25 @@ activities = sa.Table(
     sa.Column("activity_date", sa.Date),
     sa.Column("region", sa.String(8)),
     sa.Column("format", sa.String(16)),
+    sa.Column("scheduled", sa.Boolean, nullable=False, default=False),
     sa.Column("cancelled", sa.Boolean, nullable=False, default=False),
-    sa.Index("ix_reporting_activities_date_type", "generation", "activity_date", "type"),
+    # Running totals of the activity's attendance records (kept by the projection).
+    sa.Column("member_attendances", sa.Integer, nullable=False, default=0),
+    sa.Column("participants", sa.Integer, nullable=False, default=0),
+    sa.Index(
+        "ix_reporting_activities_date",
+        "generation",
+        "activity_date",
+        "type",
+        "cancelled",
+        "scheduled",
+        "member_attendances",
+        "participants",
+    ),
 )
-"""Activities; a row known only from its cancellation has a null type and date."""
+"""Activities. A row not yet ``scheduled`` stands for an activity known only from its
+cancellation, attendance or public attendance (type and date taken from the attendance,
+if any); it is counted as an activity once its ActivityScheduled arrives."""
 
 activity_partners = sa.Table(
     "reporting_activity_partners",
@@ -95,15 +110,29 @@ attendances = sa.Table(
     sa.Column("participants", sa.Integer, nullable=False),
     sa.Column("activity_type", sa.String(32)),
     sa.Column("activity_date", sa.Date),
+    sa.Column("activity_cancelled", sa.Boolean, nullable=False, default=False),
+    # Participation: does an active cooperative have an attendance in [S, C] (of a type)?
     sa.Index(
-        "ix_reporting_attendances_date",
+        "ix_reporting_attendances_cooperative_date",
         "generation",
-        "activity_date",
-        "activity_type",
         "cooperative_id",
+        "activity_date",
+        "activity_cancelled",
+    ),
+    sa.Index(
+        "ix_reporting_attendances_cooperative_type",
+        "generation",
+        "cooperative_id",
+        "activity_type",
+        "activity_date",
+        "activity_cancelled",
     ),
 )
-"""Member attendance (cooperative x activity), with its activity's type and date."""
+"""Member attendance (cooperative x activity), with its activity's type, date and status.
+
+The activity's fields are copied so that participation is read without a join; the
+projection keeps them in step with the activity.
+"""
 
 public_attendances = sa.Table(
     "reporting_public_attendances",
@@ -126,7 +155,7 @@ ambassadors = sa.Table(
     sa.Column("enrolled_on", sa.Date),
     sa.Column("ended_on", sa.Date),
     sa.Column("end_reason", sa.String(16)),
-    sa.Index("ix_reporting_ambassadors_enrolled", "generation", "enrolled_on"),
+    sa.Index("ix_reporting_ambassadors_enrolled", "generation", "enrolled_on", "ended_on"),
 )
 """Ambassador spans [enrolled_on, ended_on); end_reason is retired or deactivated."""
 
@@ -140,7 +169,13 @@ ambassador_actions = sa.Table(
     sa.Column("performed_on", sa.Date, nullable=False),
     _uuid("activity_id"),
     sa.Column("people_reached", sa.Integer, nullable=False, default=0),
-    sa.Index("ix_reporting_ambassador_actions_performed", "generation", "performed_on"),
+    sa.Index(
+        "ix_reporting_ambassador_actions_performed",
+        "generation",
+        "performed_on",
+        "ambassador_id",
+        "people_reached",
+    ),
 )
 """Ambassador actions, keyed by the id of the event that logged them."""
 

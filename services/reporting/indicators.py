@@ -208,44 +208,45 @@ class _Queries:
             "members.worker_members": worker_members,
         }
 
-    def _counted_attendance(self) -> list[sa.ColumnElement[bool]]:
-        """Attendance in the year at an activity that is not cancelled."""
-        t = attendances.c
-        a = activities.c
-        cancelled = (
-            sa.select(a.activity_id)
-            .where(
-                a.generation == self.generation,
-                a.activity_id == t.activity_id,
-                a.cancelled == sa.true(),
-            )
-            .exists()
-        )
-        return [
-            t.generation == self.generation,
-            t.activity_date.between(self.start, self.cutoff),
-            sa.not_(cancelled),
-        ]
-
     def participation(self, total: int) -> dict[str, object]:
+        """Active cooperatives with an attendance at a counted activity in the year."""
         t = attendances.c
-        active = self._active_cooperatives()
-        where = [*self._counted_attendance(), t.cooperative_id.in_(active)]
-        participating = self.conn.execute(
-            sa.select(sa.func.count(sa.distinct(t.cooperative_id))).where(*where)
-        ).scalar_one()
-        rows = self.conn.execute(
-            sa.select(t.activity_type, sa.func.count(sa.distinct(t.cooperative_id)))
-            .where(*where)
-            .group_by(t.activity_type)
-        ).all()
-        by_type = dict.fromkeys(ACTIVITY_TYPES, 0)
-        for activity_type, count in rows:
-            if activity_type is not None:
-                by_type[activity_type] = int(count)
+        active = self._active_cooperatives().subquery("active")
+
+        def attended(*condition: sa.ColumnElement[bool]) -> sa.Exists:
+            return (
+                sa.select(t.activity_id)
+                .where(
+                    t.generation == self.generation,
+                    t.cooperative_id == active.c.cooperative_id,
+                    *condition,
+                    t.activity_date.between(self.start, self.cutoff),
+                    t.activity_cancelled == sa.false(),
+                )
+                .exists()
+            )
+
+        # One index probe per active cooperative and type: the cost follows the number of
+        # members, not the volume of attendance.
+        row = self.conn.execute(
+            sa.select(
+                sa.func.count(),
+                *(
+                    sa.func.coalesce(
+                        sa.func.sum(sa.case((attended(t.activity_type == name), 1), else_=0)),
+                        0,
+                    )
+                    for name in ACTIVITY_TYPES
+                ),
+            )
+            .select_from(active)
+            .where(attended())
+        ).one()
+        participating = int(row[0])
+        by_type = {name: int(count) for name, count in zip(ACTIVITY_TYPES, row[1:], strict=True)}
         return {
-            "participation.participating_members": int(participating),
-            "participation.rate": participation_rate(int(participating), total),
+            "participation.participating_members": participating,
+            "participation.rate": participation_rate(participating, total),
             "participation.by_activity_type": by_type,
         }
 
@@ -259,10 +260,11 @@ class _Queries:
         ]
 
     def activities_by_type(self) -> dict[str, int]:
+        """Counted activities per type (every type present)."""
         a = activities.c
         rows = self.conn.execute(
             sa.select(a.type, sa.func.count())
-            .where(*self._counted_activities(), a.type.is_not(None))
+            .where(*self._counted_activities(), a.scheduled == sa.true(), a.type.is_not(None))
             .group_by(a.type)
         ).all()
         by_type = dict.fromkeys(ACTIVITY_TYPES, 0)
@@ -271,11 +273,13 @@ class _Queries:
         return by_type
 
     def attendance(self) -> dict[str, object]:
-        t = attendances.c
+        """Attendance records at counted activities in the year, and their participants."""
+        a = activities.c
         count, participants = self.conn.execute(
-            sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(t.participants), 0)).where(
-                *self._counted_attendance()
-            )
+            sa.select(
+                sa.func.coalesce(sa.func.sum(a.member_attendances), 0),
+                sa.func.coalesce(sa.func.sum(a.participants), 0),
+            ).where(*self._counted_activities())
         ).one()
         return {
             "attendance.member_attendances": int(count),

@@ -10,7 +10,7 @@ delivery is the caller's job (stream sequence tracking in the same transaction).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -99,7 +99,7 @@ class _Context:
         value = self.data.get(field)
         if value is None:
             return None
-        if isinstance(value, date):
+        if isinstance(value, date) and not isinstance(value, datetime):
             return value
         if isinstance(value, str):
             try:
@@ -284,6 +284,32 @@ def _activity_row(ctx: _Context, activity_id: str) -> sa.Row[Any] | None:
     ).first()
 
 
+def _activity_key(ctx: _Context, activity_id: str) -> tuple[sa.ColumnElement[bool], ...]:
+    return (
+        activities.c.generation == ctx.generation,
+        activities.c.activity_id == activity_id,
+    )
+
+
+def _ensure_activity(ctx: _Context, activity_id: str) -> sa.Row[Any]:
+    """The activity's row, inserting a placeholder (not yet scheduled) when it is unknown."""
+    row = _activity_row(ctx, activity_id)
+    if row is None:
+        ctx.conn.execute(
+            sa.insert(activities).values(
+                generation=ctx.generation,
+                activity_id=activity_id,
+                scheduled=False,
+                cancelled=False,
+                member_attendances=0,
+                participants=0,
+            )
+        )
+        row = _activity_row(ctx, activity_id)
+        assert row is not None
+    return row
+
+
 def _partner_names(ctx: _Context) -> dict[str, str]:
     """Partners keyed by their trimmed, case-folded name (first spelling kept)."""
     partners = ctx.data.get("partners") or []
@@ -308,23 +334,11 @@ def _activity_scheduled(ctx: _Context) -> None:
         "activity_date": ctx.optional_date("date"),
         "region": ctx.optional_text("region"),
         "format": ctx.optional_text("format"),
+        "scheduled": True,
     }
     partners = _partner_names(ctx)
-    if _activity_row(ctx, activity_id) is None:
-        ctx.conn.execute(
-            sa.insert(activities).values(
-                generation=ctx.generation, activity_id=activity_id, cancelled=False, **values
-            )
-        )
-    else:  # known from an earlier cancellation: keep its status
-        ctx.conn.execute(
-            sa.update(activities)
-            .where(
-                activities.c.generation == ctx.generation,
-                activities.c.activity_id == activity_id,
-            )
-            .values(**values)
-        )
+    _ensure_activity(ctx, activity_id)  # an earlier cancellation or attendance keeps its effect
+    ctx.conn.execute(sa.update(activities).where(*_activity_key(ctx, activity_id)).values(values))
     ctx.conn.execute(
         sa.delete(activity_partners).where(
             activity_partners.c.generation == ctx.generation,
@@ -344,38 +358,31 @@ def _activity_scheduled(ctx: _Context) -> None:
                 for key, name in partners.items()
             ],
         )
-    # Attendance recorded before the activity was known: give it the activity's type and date.
-    backfill = {"activity_type": values["type"], "activity_date": values["activity_date"]}
-    for column, value in backfill.items():
-        if value is not None:
-            ctx.conn.execute(
-                sa.update(attendances)
-                .where(
-                    attendances.c.generation == ctx.generation,
-                    attendances.c.activity_id == activity_id,
-                    attendances.c[column].is_(None),
-                )
-                .values({column: value})
-            )
+    # Attendance recorded before the activity was known takes the activity's type and date.
+    ctx.conn.execute(
+        sa.update(attendances)
+        .where(
+            attendances.c.generation == ctx.generation,
+            attendances.c.activity_id == activity_id,
+        )
+        .values(activity_type=values["type"], activity_date=values["activity_date"])
+    )
 
 
 def _activity_cancelled(ctx: _Context) -> None:
     activity_id = ctx.identifier("activity_id")
-    if _activity_row(ctx, activity_id) is None:
-        ctx.conn.execute(
-            sa.insert(activities).values(
-                generation=ctx.generation, activity_id=activity_id, cancelled=True
-            )
+    _ensure_activity(ctx, activity_id)
+    ctx.conn.execute(
+        sa.update(activities).where(*_activity_key(ctx, activity_id)).values(cancelled=True)
+    )
+    ctx.conn.execute(
+        sa.update(attendances)
+        .where(
+            attendances.c.generation == ctx.generation,
+            attendances.c.activity_id == activity_id,
         )
-    else:
-        ctx.conn.execute(
-            sa.update(activities)
-            .where(
-                activities.c.generation == ctx.generation,
-                activities.c.activity_id == activity_id,
-            )
-            .values(cancelled=True)
-        )
+        .values(activity_cancelled=True)
+    )
 
 
 def _activity_attended(ctx: _Context) -> None:
@@ -383,14 +390,20 @@ def _activity_attended(ctx: _Context) -> None:
     cooperative_id = ctx.data.get("cooperative_id")
     if not isinstance(cooperative_id, str) or not cooperative_id:
         raise ctx.fail("cooperative_id is missing")
-    participants = ctx.optional_int("participants", default=1)
-    activity_type = ctx.optional_text("activity_type")
-    activity_date = ctx.optional_date("activity_date")
-    if activity_type is None or activity_date is None:
-        activity = _activity_row(ctx, activity_id)
-        if activity is not None:
-            activity_type = activity_type or activity.type
-            activity_date = activity_date or activity.activity_date
+    participants = ctx.optional_int("participants", default=1) or 0
+    told_type = ctx.optional_text("activity_type")
+    told_date = ctx.optional_date("activity_date")
+    activity = _ensure_activity(ctx, activity_id)
+    activity_type, activity_date = activity.type, activity.activity_date
+    if not activity.scheduled:
+        # Not scheduled yet: the attendance tells the activity's type and date.
+        activity_type = activity_type or told_type
+        activity_date = activity_date or told_date
+        ctx.conn.execute(
+            sa.update(activities)
+            .where(*_activity_key(ctx, activity_id))
+            .values(type=activity_type, activity_date=activity_date)
+        )
     key = (
         attendances.c.generation == ctx.generation,
         attendances.c.activity_id == activity_id,
@@ -400,8 +413,10 @@ def _activity_attended(ctx: _Context) -> None:
         "participants": participants,
         "activity_type": activity_type,
         "activity_date": activity_date,
+        "activity_cancelled": bool(activity.cancelled),
     }
-    if ctx.conn.execute(sa.select(attendances.c.participants).where(*key)).first() is None:
+    previous = ctx.conn.execute(sa.select(attendances.c.participants).where(*key)).scalar()
+    if previous is None:
         ctx.conn.execute(
             sa.insert(attendances).values(
                 generation=ctx.generation,
@@ -410,8 +425,16 @@ def _activity_attended(ctx: _Context) -> None:
                 **values,
             )
         )
-    else:
+    else:  # the same cooperative again: its record is replaced, not added
         ctx.conn.execute(sa.update(attendances).where(*key).values(**values))
+    ctx.conn.execute(
+        sa.update(activities)
+        .where(*_activity_key(ctx, activity_id))
+        .values(
+            member_attendances=activities.c.member_attendances + (1 if previous is None else 0),
+            participants=activities.c.participants + participants - (previous or 0),
+        )
+    )
 
 
 def _public_attendance_recorded(ctx: _Context) -> None:

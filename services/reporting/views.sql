@@ -73,12 +73,11 @@ LEFT JOIN reporting_cooperatives c
 WHERE p.generation = (SELECT s.active_generation FROM reporting_state s WHERE s.id = 1);
 
 -- reporting_v_activities
--- One row per activity - type (formation, courtepointe, service_conseil, conference,
+-- One row per scheduled activity - type (formation, courtepointe, service_conseil, conference,
 -- reseautage, cine_discussion, parcours_coop, autre), title, activity_date, region (may be null
 -- for a remote activity), format, status (scheduled or cancelled) - with its number of member
 -- attendance records, their participants, and its public attendance (people not counted
--- through a member cooperative). A row whose type is null is an activity known only from its
--- cancellation.
+-- through a member cooperative).
 DROP VIEW IF EXISTS reporting_v_activities;
 CREATE VIEW reporting_v_activities AS
 SELECT
@@ -89,17 +88,14 @@ SELECT
     a.region,
     a.format,
     CASE WHEN a.cancelled THEN 'cancelled' ELSE 'scheduled' END AS status,
-    (SELECT COUNT(*)
-       FROM reporting_attendances t
-      WHERE t.generation = a.generation AND t.activity_id = a.activity_id) AS member_attendances,
-    (SELECT COALESCE(SUM(t.participants), 0)
-       FROM reporting_attendances t
-      WHERE t.generation = a.generation AND t.activity_id = a.activity_id) AS participants,
+    a.member_attendances,
+    a.participants,
     (SELECT COALESCE(SUM(u.attendee_count), 0)
        FROM reporting_public_attendances u
       WHERE u.generation = a.generation AND u.activity_id = a.activity_id) AS public_attendance
 FROM reporting_activities a
-WHERE a.generation = (SELECT s.active_generation FROM reporting_state s WHERE s.id = 1);
+WHERE a.generation = (SELECT s.active_generation FROM reporting_state s WHERE s.id = 1)
+  AND a.scheduled;
 
 -- reporting_v_activity_partners
 -- One row per partner of an activity, as written (partner) and as compared when counting

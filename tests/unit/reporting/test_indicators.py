@@ -854,7 +854,7 @@ def test_unknown_event_types_are_ignored(engine: sa.Engine) -> None:
 
 def test_malformed_events_raise_a_projection_error(engine: sa.Engine) -> None:
     coop = str(uuid.uuid4())
-    bad = [
+    bad: list[dict[str, Any]] = [
         {"event_type": "CoopJoined", "aggregate_id": coop, "data": {"cooperative_id": coop}},
         {"event_type": "CoopLeft", "aggregate_id": coop, "data": {"left_on": "31/08/2024"}},
         {"event_type": "CoopJoined", "aggregate_id": coop, "data": None},
@@ -906,11 +906,70 @@ def test_a_cancellation_received_before_its_activity_keeps_it_cancelled(
     engine: sa.Engine,
 ) -> None:
     history = History()
+    coop = history.join(date(2022, 1, 1))
     activity = str(uuid.uuid4())
     history.cancel(activity)
+    history.attend(activity, coop, 2, activity_type="formation", activity_date=date(2023, 10, 1))
     history.schedule(date(2023, 10, 1), "formation", activity=activity)
 
-    assert indicators(engine, history)["activities.total"] == 0
+    result = indicators(engine, history)
+
+    assert result["activities.total"] == 0
+    assert result["attendance.member_attendances"] == 0
+    assert result["participation.participating_members"] == 0
+
+
+def test_an_activity_known_only_from_its_attendance_is_not_counted_until_scheduled(
+    engine: sa.Engine,
+) -> None:
+    history = History()
+    coop = history.join(date(2022, 1, 1))
+    activity = str(uuid.uuid4())
+    history.attend(activity, coop, 2, activity_type="formation", activity_date=date(2023, 10, 1))
+
+    before = indicators(engine, history)
+    schedule = History()
+    schedule.schedule(date(2023, 10, 1), "formation", activity=activity)
+    after = indicators(engine, schedule)
+
+    assert before["activities.total"] == 0
+    assert before["attendance.member_attendances"] == 1
+    assert after["activities.total"] == 1
+    assert after["attendance.member_attendances"] == 1
+    assert after["attendance.participants"] == 2
+
+
+def test_a_repeated_attendance_of_the_same_cooperative_replaces_its_record(
+    engine: sa.Engine,
+) -> None:
+    history = History()
+    coop = history.join(date(2022, 1, 1))
+    activity = history.schedule(date(2023, 10, 1))
+    history.attend(activity, coop, 2)
+    history.attend(activity, coop, 5)
+
+    result = indicators(engine, history)
+
+    assert result["attendance.member_attendances"] == 1
+    assert result["attendance.participants"] == 5
+
+
+def test_attendance_without_participants_counts_one_participant(engine: sa.Engine) -> None:
+    history = History()
+    coop = history.join(date(2022, 1, 1))
+    activity = history.schedule(date(2023, 10, 1))
+    history.event(
+        "ActivityAttended",
+        activity,
+        {
+            "activity_id": activity,
+            "cooperative_id": coop,
+            "activity_type": "formation",
+            "activity_date": "2023-10-01",
+        },
+    )
+
+    assert indicators(engine, history)["attendance.participants"] == 1
 
 
 def test_an_ambassador_end_received_before_the_enrolment_is_kept(engine: sa.Engine) -> None:

@@ -25,8 +25,10 @@ from services.reporting.projection import apply_event, drop_generation
 REGIONS = ["01", "02", "03", "06"]
 SECTORS = ["boulangerie", "microbrasserie", "imprimerie"]
 PARTNERS = ["Pôle ÉS", " pôle és ", "PÔLE ÉS", "Maison", "maison  ", "Straße", "STRASSE", "Cégep"]
+# Film-discussions and Parcours COOP sessions have indicators of their own: draw them more often.
+WEIGHTED_TYPES = [*ACTIVITY_TYPES, *["cine_discussion"] * 4, *["parcours_coop"] * 2]
 YEAR_STARTS = [YearStart(9, 1), YearStart(1, 1), YearStart(7, 15)]
-SPAN_DAYS = 600  # histories run from 120 days before S to about 480 days after
+SPAN_DAYS = 600  # dates are drawn from 120 days before S to 480 days after, or on the edges
 
 
 # --- the history model ------------------------------------------------------------------------
@@ -91,20 +93,27 @@ class History:
 # --- strategies -------------------------------------------------------------------------------
 
 
+def later_dates(edges: list[date], after: date, *, strictly: bool) -> st.SearchStrategy[date]:
+    """Dates after ``after`` (or on it), with the year's edges among them when they qualify."""
+    low = 1 if strictly else 0
+    spans = st.integers(low, 200).map(lambda n: after + timedelta(days=n))
+    candidates = [edge for edge in edges if edge > after or (edge == after and not strictly)]
+    return st.one_of(st.sampled_from(candidates), spans) if candidates else spans
+
+
 @st.composite
-def cooperatives(draw: st.DrawFn, base: date) -> Cooperative:
-    start = base + timedelta(days=draw(st.integers(0, SPAN_DAYS - 100)))
+def cooperatives(draw: st.DrawFn, dates: st.SearchStrategy[date], edges: list[date]) -> Cooperative:
+    start = draw(dates)
     periods: list[tuple[date, date | None]] = []
     for _ in range(draw(st.integers(1, 3))):
-        stays = draw(st.one_of(st.none(), st.integers(1, 200)))
-        if stays is None:
+        if draw(st.integers(0, 2)) == 0:
             periods.append((start, None))
             break
-        end = start + timedelta(days=stays)
+        end = draw(later_dates(edges, start, strictly=True))
         periods.append((start, end))
         if not draw(st.booleans()):
             break
-        start = end + timedelta(days=draw(st.integers(0, 120)))
+        start = end + timedelta(days=draw(st.sampled_from([0, 0, 1, 30, 100])))
     changes = st.fixed_dictionaries(
         {},
         optional={
@@ -126,11 +135,11 @@ def cooperatives(draw: st.DrawFn, base: date) -> Cooperative:
 
 
 @st.composite
-def activities(draw: st.DrawFn, base: date, coop_ids: list[str]) -> Activity:
+def activities(draw: st.DrawFn, dates: st.SearchStrategy[date], coop_ids: list[str]) -> Activity:
     activity = Activity(
         id=str(uuid.uuid4()),
-        type=draw(st.sampled_from(ACTIVITY_TYPES)),
-        on=base + timedelta(days=draw(st.integers(0, SPAN_DAYS))),
+        type=draw(st.sampled_from(WEIGHTED_TYPES)),
+        on=draw(dates),
         region=draw(st.one_of(st.none(), st.sampled_from(REGIONS))),
         partners=draw(st.lists(st.sampled_from(PARTNERS), max_size=3)),
         cancelled=draw(st.integers(0, 4)) == 0,
@@ -148,26 +157,18 @@ def activities(draw: st.DrawFn, base: date, coop_ids: list[str]) -> Activity:
 
 
 @st.composite
-def ambassadors(draw: st.DrawFn, base: date, coop_ids: list[str]) -> Ambassador:
-    enrolled_on = base + timedelta(days=draw(st.integers(0, SPAN_DAYS - 50)))
-    length = draw(st.one_of(st.none(), st.integers(0, 300)))
-    ended_on = None if length is None else enrolled_on + timedelta(days=length)
-    last = (ended_on - timedelta(days=1)) if ended_on else enrolled_on + timedelta(days=300)
-    actions = (
-        draw(
-            st.lists(
-                st.tuples(
-                    st.integers(0, (last - enrolled_on).days).map(
-                        lambda n: enrolled_on + timedelta(days=n)
-                    ),
-                    st.one_of(st.none(), st.integers(0, 30)),
-                ),
-                max_size=4,
-            )
-        )
-        if last >= enrolled_on
-        else []
+def ambassadors(
+    draw: st.DrawFn, dates: st.SearchStrategy[date], edges: list[date], coop_ids: list[str]
+) -> Ambassador:
+    enrolled_on = draw(dates)
+    ended_on = (
+        draw(later_dates(edges, enrolled_on, strictly=False)) if draw(st.booleans()) else None
     )
+    actions: list[tuple[date, int | None]] = []
+    for _ in range(draw(st.integers(0, 4))):
+        performed_on = draw(later_dates(edges, enrolled_on, strictly=False))
+        if ended_on is None or performed_on < ended_on:
+            actions.append((performed_on, draw(st.one_of(st.none(), st.integers(0, 30)))))
     return Ambassador(
         id=str(uuid.uuid4()),
         cooperative_id=draw(st.sampled_from(coop_ids)) if coop_ids else str(uuid.uuid4()),
@@ -201,7 +202,11 @@ def _membership_stream(coops: list[Cooperative]) -> list[tuple[str, str, dict[st
                 data = {"cooperative_id": coop.id, "left_on": end.isoformat(), "reason": None}
                 events.append(("CoopLeft", coop.id, data))
         for offset, (position, changes) in enumerate(coop.updates):
-            update = ("CoopProfileUpdated", coop.id, {"cooperative_id": coop.id, "changes": changes})
+            update = (
+                "CoopProfileUpdated",
+                coop.id,
+                {"cooperative_id": coop.id, "changes": changes},
+            )
             events.insert(min(1 + position + offset, len(events)), update)
         stream.extend(events)
     return stream
@@ -277,11 +282,6 @@ def _ambassadors_stream(people: list[Ambassador]) -> list[tuple[str, str, dict[s
 @st.composite
 def histories(draw: st.DrawFn) -> History:
     year = FiscalYear(2023, draw(st.sampled_from(YEAR_STARTS)))
-    base = year.start - timedelta(days=120)
-    coops = draw(st.lists(cooperatives(base), max_size=6, unique_by=lambda c: c.id))
-    coop_ids = [c.id for c in coops] + ([str(uuid.uuid4())] if draw(st.booleans()) else [])
-    acts = draw(st.lists(activities(base, coop_ids), max_size=7))
-    people = draw(st.lists(ambassadors(base, coop_ids), max_size=4))
     as_of = draw(
         st.one_of(
             st.none(),
@@ -290,11 +290,23 @@ def histories(draw: st.DrawFn) -> History:
             ),
         )
     )
+    cutoff = year.cutoff(as_of)
+    day = timedelta(days=1)
+    base = year.start - timedelta(days=120)
+    edges = [year.start - day, year.start, cutoff - day, cutoff, cutoff + day, year.end + day]
+    dates = st.one_of(
+        st.sampled_from(edges),
+        st.integers(0, SPAN_DAYS).map(lambda n: base + timedelta(days=n)),
+    )
+    coops = draw(st.lists(cooperatives(dates, edges), max_size=6, unique_by=lambda c: c.id))
+    coop_ids = [c.id for c in coops] + ([str(uuid.uuid4())] if draw(st.booleans()) else [])
+    acts = draw(st.lists(activities(dates, coop_ids), max_size=7))
+    people = draw(st.lists(ambassadors(dates, edges, coop_ids), max_size=4))
     streams = [_membership_stream(coops), _events_stream(acts), _ambassadors_stream(people)]
     rng = random.Random(draw(st.integers(0, 2**32)))
     interleaving = [i for i, s in enumerate(streams) for _ in s]
     rng.shuffle(interleaving)
-    return History(year, year.cutoff(as_of), coops, acts, people, streams, interleaving)
+    return History(year, cutoff, coops, acts, people, streams, interleaving)
 
 
 def envelopes(history: History) -> Iterator[dict[str, Any]]:
@@ -350,7 +362,11 @@ def expected_indicators(h: History) -> dict[str, Any]:
     counted = [a for a in h.activities if not a.cancelled and in_year(a.on)]
     participating = {coop for a in counted for coop in a.attendance if coop in active_ids}
     total = len(active)
-    rate = 0.0 if total == 0 else float(Fraction(round(Fraction(len(participating), total) * 10_000), 10_000))
+    rate = (
+        0.0
+        if total == 0
+        else float(Fraction(round(Fraction(len(participating), total) * 10_000), 10_000))
+    )
 
     def of_type(activity_type: str) -> list[Activity]:
         return [a for a in counted if a.type == activity_type]
