@@ -249,8 +249,10 @@ class DemoClient:
 def record(client: DemoClient, plan: Plan) -> None:
     """Record the whole plan, in an order the services accept."""
     ids: list[str] = []
-    for number, body in enumerate(plan.cooperatives):
-        ids.append(client.post("membership", "/v1/cooperatives", body, f"demo-coop-{number}")["id"])
+    for number, cooperative in enumerate(plan.cooperatives):
+        ids.append(
+            client.post("membership", "/v1/cooperatives", cooperative, f"demo-coop-{number}")["id"]
+        )
     for number, left_on in plan.departures:
         client.post(
             "membership",
@@ -266,8 +268,8 @@ def record(client: DemoClient, plan: Plan) -> None:
             f"demo-readmission-{number}",
         )
     activity_ids = [
-        client.post("events", "/v1/activities", body, f"demo-activity-{index}")["id"]
-        for index, body in enumerate(plan.activities)
+        client.post("events", "/v1/activities", activity, f"demo-activity-{index}")["id"]
+        for index, activity in enumerate(plan.activities)
     ]
     for index, number, participants in plan.attendances:
         client.post(
@@ -362,6 +364,5 @@ def run_demo(supervisor: Supervisor) -> None:
 
 
 def _a_writer_token(supervisor: Supervisor) -> str:
-    import os
-
-    return os.environ.get("COOP_DEMO_TOKEN") or "dev-admin-token"
+    """`COOP_DEMO_TOKEN` when set (a token with every write scope), else the development token."""
+    return supervisor.environ.get("COOP_DEMO_TOKEN") or "dev-admin-token"
