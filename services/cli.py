@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import re
+import signal
 import sys
 from pathlib import Path
+from types import FrameType
 from typing import NoReturn
 
 from shared.errors import ConfigurationError
@@ -73,8 +76,15 @@ def serve(service: str) -> int:
         logging.getLogger(__name__).warning(
             "COOP_API_TOKENS is not set: the development token grants every scope"
         )
-    registry.builder(service)(settings).serve()
+    # uvicorn stops gracefully on SIGTERM/SIGINT, then raises the signal again: exit 0 on it.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
+    with contextlib.suppress(KeyboardInterrupt):
+        registry.builder(service)(settings).serve()
     return 0
+
+
+def _exit_cleanly(_signum: int, _frame: FrameType | None) -> NoReturn:
+    raise SystemExit(0)
 
 
 def up(data_dir: Path | None, *, demo: bool) -> int:
@@ -90,7 +100,7 @@ def up(data_dir: Path | None, *, demo: bool) -> int:
     except BaseException:
         supervisor.stop()
         raise
-    if demo:
+    if demo and not supervisor.stopping:
         from services.demo import run_demo
 
         try:
@@ -99,7 +109,8 @@ def up(data_dir: Path | None, *, demo: bool) -> int:
             print(f"coop: the demonstration failed: {error}", file=sys.stderr)
             supervisor.stop()
             return 1
-    print("ready — Ctrl-C to stop", flush=True)
+    if not supervisor.stopping:
+        print("ready — Ctrl-C to stop", flush=True)
     return supervisor.run_until_signalled()
 
 

@@ -39,10 +39,20 @@ class Supervisor:
         settings = self.settings[service]
         return f"http://{settings.host}:{settings.port}"
 
+    @property
+    def stopping(self) -> bool:
+        """True once SIGINT/SIGTERM asked the platform to stop."""
+        return self._stopping
+
     def start(self, timeout: float = 60.0) -> None:
-        """Start NATS (unless `COOP_NATS_URL` is set) and every service; wait until ready."""
+        """Start NATS (unless `COOP_NATS_URL` is set) and every service; wait until ready.
+
+        SIGINT/SIGTERM are caught from here on, so a stop asked during start-up still stops
+        every child (the wait for readiness then ends early; see `stopping`).
+        """
         for name, settings in self.settings.items():
             ensure_port_free(settings.host, settings.port, name)
+        self._catch_stop_signals()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if not self.environ.get("COOP_NATS_URL"):
             self.nats = NatsServer(self.data_dir / "nats").start()
@@ -53,6 +63,8 @@ class Supervisor:
                 [sys.executable, "-m", "services.cli", "serve", name], env=self.environ
             )
         self._wait_ready(timeout)
+        if self._stopping:
+            return
         for name in self.settings:
             print(f"{name:<11} {self.url(name)}", flush=True)
 
@@ -60,7 +72,7 @@ class Supervisor:
         deadline = time.monotonic() + timeout
         pending = set(self.settings)
         with httpx.Client(timeout=1.0) as client:
-            while pending:
+            while pending and not self._stopping:
                 for name in list(pending):
                     child = self.children[name]
                     if child.poll() is not None:
@@ -75,14 +87,16 @@ class Supervisor:
                 if pending:
                     time.sleep(0.05)
 
-    def run_until_signalled(self) -> int:
-        """Block until SIGINT/SIGTERM (exit 0) or until a service dies (exit 1)."""
-
+    def _catch_stop_signals(self) -> None:
         def request_stop(_signum: int, _frame: FrameType | None) -> None:
             self._stopping = True
 
         signal.signal(signal.SIGINT, request_stop)
         signal.signal(signal.SIGTERM, request_stop)
+
+    def run_until_signalled(self) -> int:
+        """Block until SIGINT/SIGTERM (exit 0) or until a service dies (exit 1)."""
+        self._catch_stop_signals()
         while not self._stopping:
             for name, child in self.children.items():
                 if child.poll() is not None:

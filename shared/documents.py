@@ -49,7 +49,7 @@ class DocumentView:
             first, _ = touched.get(event.originator_id, (notification_id, 0))
             touched[event.originator_id] = (first, event.originator_version)
         for aggregate_id, (first_position, version) in touched.items():
-            aggregate = self.app.repository.get(aggregate_id, version=version)
+            aggregate: Any = self.app.repository.get(aggregate_id, version=version)
             if not isinstance(aggregate, self.applies_to):
                 continue
             values = {

@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
+MAX_POSITION = 2**63 - 1  # the largest position a BIGINT column holds
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
@@ -224,7 +225,7 @@ def json_body(model: type[ModelT]) -> Any:
         raw = await request.body()
         try:
             data = json.loads(raw) if raw.strip() else None
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise invalid("", "the body is not valid JSON") from None
         if not isinstance(data, dict):
             raise invalid("", "the body must be a JSON object")
@@ -304,7 +305,7 @@ async def _idempotency(
     raw = await request.body()
     try:
         canonical = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":"))
-    except ValueError:
+    except (ValueError, RecursionError):
         canonical = raw.decode("utf-8", "replace")
     fingerprint = hashlib.sha256(
         f"{request.method}\n{request.url.path}\n{canonical}".encode()
@@ -353,7 +354,7 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
-_ETAG = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
+_ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,18})"?\s*$')
 
 
 def check_if_match(request: Request, version: int) -> None:
@@ -390,9 +391,17 @@ def _page_request(
         try:
             decoded = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
             after = int(decoded["after"])
-            if after < 0:
+            if not 0 <= after <= MAX_POSITION:
                 raise ValueError
-        except (ValueError, TypeError, KeyError, binascii.Error, UnicodeDecodeError):
+        except (
+            ValueError,
+            TypeError,
+            KeyError,
+            OverflowError,
+            RecursionError,
+            binascii.Error,
+            UnicodeDecodeError,
+        ):
             raise invalid("cursor", "this cursor cannot be read") from None
     return PageRequest(size, after)
 
@@ -442,7 +451,8 @@ def create_api(
     @app.exception_handler(StarletteHTTPException)
     async def on_http(request: Request, error: StarletteHTTPException) -> JSONResponse:
         detail = error.detail if isinstance(error.detail, str) else "request refused"
-        return problem_response(request, Problem(error.status_code, detail, headers=error.headers))
+        problem = Problem(error.status_code, detail, headers=dict(error.headers or {}))
+        return problem_response(request, problem)
 
     @app.exception_handler(StaleVersionError)
     async def on_stale(request: Request, error: StaleVersionError) -> JSONResponse:

@@ -1,7 +1,9 @@
 """Which cooperatives are members, and when: a view other services keep from `COOP_MEMBERSHIP`.
 
 The events and ambassadors services never call the membership service; they keep this view
-through the consumer base, so it moves exactly once per membership event.
+through the consumer base, so it moves exactly once per membership event. Each row also keeps
+the last `aggregate_version` it applied, so the same event delivered again (even at another
+stream sequence, e.g. republished after the duplicate window) changes nothing.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ member_periods = sa.Table(
     metadata,
     sa.Column("cooperative_id", sa.String(36), primary_key=True),
     sa.Column("periods", sa.Text, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False, server_default="0"),
 )
 
 Period = tuple[date, date | None]
@@ -45,35 +48,47 @@ class MembershipView:
     def apply(self, conn: sa.Connection, envelope: Envelope) -> None:
         """Move the view by one membership event."""
         payload: Any = MEMBERSHIP.payload(envelope)
+        if not isinstance(payload, CoopJoined | CoopLeft | CoopRejoined):
+            return
+        cooperative_id = payload.cooperative_id
+        version = envelope.aggregate_version
+        periods, applied = self._read_versioned(conn, cooperative_id)
+        if version <= applied:
+            return  # this event (or a later one) is already in the view
         if isinstance(payload, CoopJoined):
-            self._write(conn, payload.cooperative_id, [[payload.joined_on, None]])
+            periods = [[payload.joined_on, None]]
         elif isinstance(payload, CoopLeft):
-            periods = self._read(conn, payload.cooperative_id)
-            if periods and periods[-1][1] is None:
-                periods[-1][1] = payload.left_on
-                self._write(conn, payload.cooperative_id, periods)
-        elif isinstance(payload, CoopRejoined):
-            periods = self._read(conn, payload.cooperative_id)
-            if periods and periods[-1][1] is not None:
-                periods.append([payload.rejoined_on, None])
-                self._write(conn, payload.cooperative_id, periods)
+            if not periods or periods[-1][1] is not None:
+                return
+            periods[-1][1] = payload.left_on
+        else:
+            if not periods or periods[-1][1] is None:
+                return
+            periods.append([payload.rejoined_on, None])
+        self._write(conn, cooperative_id, periods, version)
 
     def _read(self, conn: sa.Connection, cooperative_id: str) -> list[list[str | None]]:
+        return self._read_versioned(conn, cooperative_id)[0]
+
+    def _read_versioned(
+        self, conn: sa.Connection, cooperative_id: str
+    ) -> tuple[list[list[str | None]], int]:
         row = conn.execute(
-            sa.select(member_periods.c.periods).where(
+            sa.select(member_periods.c.periods, member_periods.c.version).where(
                 member_periods.c.cooperative_id == cooperative_id
             )
         ).first()
-        return _load(row.periods) if row else []
+        return (_load(row.periods), int(row.version)) if row else ([], 0)
 
-    def _write(self, conn: sa.Connection, cooperative_id: str, periods: list[Any]) -> None:
+    def _write(
+        self, conn: sa.Connection, cooperative_id: str, periods: list[Any], version: int
+    ) -> None:
         document = json.dumps(periods)
         key = member_periods.c.cooperative_id == cooperative_id
-        if conn.execute(sa.update(member_periods).where(key).values(periods=document)).rowcount:
+        values = {"periods": document, "version": version}
+        if conn.execute(sa.update(member_periods).where(key).values(**values)).rowcount:
             return
-        conn.execute(
-            sa.insert(member_periods).values(cooperative_id=cooperative_id, periods=document)
-        )
+        conn.execute(sa.insert(member_periods).values(cooperative_id=cooperative_id, **values))
 
     def periods(self, cooperative_id: str) -> list[Period]:
         """The cooperative's membership periods, oldest first (empty when unknown)."""

@@ -30,6 +30,11 @@ class Messaging:
         self._connected = asyncio.Event()
 
     @property
+    def servers(self) -> list[str]:
+        """The server URLs: `COOP_NATS_URL` may list a cluster's nodes, comma-separated."""
+        return [url.strip() for url in self.url.split(",") if url.strip()]
+
+    @property
     def is_connected(self) -> bool:
         """True while the connection is up."""
         return self._nc is not None and self._nc.is_connected
@@ -40,7 +45,7 @@ class Messaging:
         while self._nc is None:
             try:
                 self._nc = await nats.connect(
-                    self.url,
+                    self.servers,
                     name=self.name,
                     allow_reconnect=True,
                     max_reconnect_attempts=-1,

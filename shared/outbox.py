@@ -11,6 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from eventsourcing.persistence import Notification
+from nats.js.errors import NotFoundError
 
 from shared.application import CoopApplication
 from shared.integration import StreamContract, event_id_for, rfc3339
@@ -22,6 +23,7 @@ from shared.telemetry import publish_span
 log = logging.getLogger(__name__)
 
 NOTIFICATION_HEADER = "Coop-Notification-Id"
+RECONCILE_LIMIT = 10_000  # at most this many of its messages are checked for gaps at start
 Mapping = Callable[[Any], tuple[str, dict[str, Any]] | None]
 
 
@@ -82,15 +84,87 @@ class OutboxRelay:
         self.poke()
 
     async def _reconcile(self) -> None:
-        """Start after whichever is further: the recorded position or the stream's last message."""
+        """Start after whichever is further: the recorded position or the stream's last message.
+
+        When the stream is ahead of the recorded position, the events in between are checked
+        one by one: a pipelined publish can fail for one event while later ones land (a
+        connection lost mid-batch, a stream leader election). Those missing are published now,
+        late rather than never, and nothing already on the stream is published again.
+        """
         recorded = await asyncio.to_thread(self._load_position)
-        on_stream = 0
         js = await self.messaging.jetstream()
-        info = await js.stream_info(self.contract.stream)
-        if info.state.last_seq:
-            last = await js.get_msg(self.contract.stream, seq=info.state.last_seq)
-            on_stream = int((last.headers or {}).get(NOTIFICATION_HEADER, 0))
+        on_stream, present, floor = await self._published_after(js, recorded)
+        if on_stream > recorded:
+            missing = await asyncio.to_thread(self._unpublished, floor, on_stream, present)
+            if missing:
+                log.warning(
+                    "relay %s: %d event(s) missing before notification %d; publishing them now",
+                    self.contract.stream,
+                    len(missing),
+                    on_stream,
+                )
+                self.metrics.relay_published.inc(await self._publish(js, missing))
         self.position = max(recorded, on_stream)
+
+    async def _published_after(self, js: Any, recorded: int) -> tuple[int, set[int], int]:
+        """The stream's last notification id, the ids after `recorded`, and a floor.
+
+        Every event up to the floor is taken as published: the floor is `recorded`, unless the
+        stream was trimmed or holds too many messages after it to check them all.
+        """
+        info = await js.stream_info(self.contract.stream)
+        last_seq, first_seq = info.state.last_seq or 0, info.state.first_seq or 0
+        present: set[int] = set()
+        on_stream = 0
+        floor: int | None = None
+        for seq in range(last_seq, max(first_seq, 1) - 1, -1):
+            if len(present) >= RECONCILE_LIMIT:
+                break
+            try:
+                message = await js.get_msg(self.contract.stream, seq=seq)
+            except NotFoundError:
+                continue  # a message deleted from the stream
+            header = (message.headers or {}).get(NOTIFICATION_HEADER)
+            if header is None:
+                continue  # not the relay's message
+            notification_id = int(header)
+            on_stream = on_stream or notification_id
+            if notification_id <= recorded:
+                floor = recorded
+                break
+            present.add(notification_id)
+        else:
+            if first_seq <= 1:
+                floor = recorded  # the whole stream was read: nothing is unknown
+        if floor is None:
+            floor = min(present, default=recorded)
+        return on_stream, present, max(floor, recorded)
+
+    def _unpublished(self, floor: int, on_stream: int, present: set[int]) -> list[Any]:
+        """The notifications in (floor, on_stream] that should be on the stream and are not."""
+        notifications = self.app.recorder.select_notifications(
+            floor + 1, on_stream - floor, stop=on_stream
+        )
+        return [
+            n
+            for n in notifications
+            if n.id not in present
+            and self.to_integration(self.app.mapper.to_domain_event(n)) is not None
+        ]
+
+    async def _publish(self, js: Any, notifications: Sequence[Notification]) -> int:
+        """Publish these notifications pipelined and wait for every ack; return how many."""
+        contexts = await asyncio.to_thread(self._contexts, notifications)
+        acks = []
+        for notification in notifications:
+            message = self._message(notification, contexts)
+            if message is None:
+                continue
+            subject, body, headers = message
+            acks.append(await js.publish_async(subject, body, headers=headers, wait_stall=5))
+        if acks:
+            await asyncio.wait_for(asyncio.gather(*acks), 10)
+        return len(acks)
 
     def _load_position(self) -> int:
         with self.app.database.reading() as conn:
@@ -104,20 +178,11 @@ class OutboxRelay:
         if not notifications:
             self.metrics.relay_lag.set(0)
             return 0
-        contexts = await asyncio.to_thread(self._contexts, notifications)
         js = await self.messaging.jetstream()
-        acks = []
-        for notification in notifications:
-            message = self._message(notification, contexts)
-            if message is None:
-                continue
-            subject, body, headers = message
-            acks.append(await js.publish_async(subject, body, headers=headers, wait_stall=5))
-        if acks:
-            await asyncio.wait_for(asyncio.gather(*acks), 10)
+        published = await self._publish(js, notifications)
         self.position = notifications[-1].id
         await asyncio.to_thread(self._save_position, self.position)
-        self.metrics.relay_published.inc(len(acks))
+        self.metrics.relay_published.inc(published)
         self.metrics.relay_lag.set(
             max(
                 0,
@@ -130,7 +195,7 @@ class OutboxRelay:
     def _message(
         self, notification: Notification, contexts: dict[tuple[str, int], sa.Row[Any]]
     ) -> tuple[str, bytes, dict[str, str]] | None:
-        domain_event = self.app.mapper.to_domain_event(notification)
+        domain_event: Any = self.app.mapper.to_domain_event(notification)
         mapped = self.to_integration(domain_event)
         if mapped is None:
             return None

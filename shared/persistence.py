@@ -8,10 +8,12 @@ idempotency key) in the same transaction as its events, so a crash can never spl
 
 from __future__ import annotations
 
+import os
 import re
+import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -114,8 +116,32 @@ _IDEMPOTENCY_INSERT = (
 )
 
 
+_sqlite_write_locks: dict[str, threading.RLock] = {}
+_sqlite_write_locks_guard = threading.Lock()
+
+
+def sqlite_write_lock(path: str | Path) -> threading.RLock:
+    """The lock every writer of one SQLite file in this process takes before writing.
+
+    The event store's recorder and the SQLAlchemy engine write the same file through separate
+    connections. Without one lock in front of both, a view holding the file's write lock while
+    it reads the event store could wait on eventsourcing's connection pool, which in turn waits
+    on a writer blocked by that very write lock: commands would stall and fail.
+    """
+    key = os.path.realpath(path)
+    with _sqlite_write_locks_guard:
+        return _sqlite_write_locks.setdefault(key, threading.RLock())
+
+
 class SQLiteCoopRecorder(SQLiteApplicationRecorder):
     """SQLite application recorder that also stores the command's context atomically."""
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """Insert events (and their context) under the file's in-process write lock."""
+        with sqlite_write_lock(self.datastore.pool.db_name):
+            return super().insert_events(stored_events, **kwargs)
 
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -249,8 +275,11 @@ class Database:
 
     @contextmanager
     def writing(self) -> Iterator[sa.Connection]:
-        """A write transaction (on SQLite, taken with BEGIN IMMEDIATE to avoid lock upgrades)."""
-        with self.engine.connect() as conn:
+        """A write transaction (on SQLite, under the file's write lock, with BEGIN IMMEDIATE)."""
+        lock: AbstractContextManager[Any] = (
+            sqlite_write_lock(self.sqlite_path) if self.is_sqlite else nullcontext()
+        )
+        with lock, self.engine.connect() as conn:
             conn = conn.execution_options(coop_write=True)
             with conn.begin():
                 yield conn

@@ -35,7 +35,7 @@ class Service:
     stoppers: list[Callable[[], None]] = field(default_factory=list)
     closers: list[Callable[[], None]] = field(default_factory=list)
     api: FastAPI | None = None
-    _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    _tasks: list[asyncio.Future[Any]] = field(default_factory=list)
 
     async def ready(self) -> bool:
         """True when the store answers and NATS is connected."""
@@ -45,7 +45,7 @@ class Service:
         """Connect to NATS (in the background) and start the followers."""
         self._tasks.append(asyncio.create_task(self.messaging.connect()))
         for worker in self.workers:
-            self._tasks.append(asyncio.create_task(worker()))
+            self._tasks.append(asyncio.ensure_future(worker()))
 
     async def stop(self) -> None:
         """Stop the followers, close NATS and the store."""

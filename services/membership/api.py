@@ -214,6 +214,7 @@ def routes(app: Membership, directory: CooperativeDirectory) -> APIRouter:
     @router.get("/{cooperative_id}/history", dependencies=reader)
     def cooperative_history(cooperative_id: UUID, paging: Paging) -> dict[str, Any]:
         items, positions = [], []
+        event: Any
         for event in app.history(cooperative_id):
             if event.originator_version <= paging.after:
                 continue

@@ -103,11 +103,11 @@ class Membership(CoopApplication):
     def rejoin(
         self, cooperative_id: UUID, *, rejoined_on: date, context: CommandContext | None = None
     ) -> Cooperative:
-        """A cooperative that left comes back."""
+        """A cooperative that left comes back; a taken NEQ is refused before a bad date."""
         with self._neq_lock:
             cooperative = self.cooperative(cooperative_id)
-            cooperative.check_can_rejoin(rejoined_on)
-            self._check_neq_free(cooperative.neq, cooperative_id)
+            if not cooperative.is_active:
+                self._check_neq_free(cooperative.neq, cooperative_id)
             cooperative.rejoin(rejoined_on)
             self.record(context, cooperative)
         return cooperative

@@ -19,7 +19,7 @@ __all__ = ["MEMBERSHIP", "to_integration"]
 def to_integration(event: Any) -> tuple[str, dict[str, Any]] | None:
     """The integration event type and data of a stored domain event."""
     cooperative_id = str(event.originator_id)
-    if isinstance(event, Cooperative.Joined):
+    if isinstance(event, Cooperative.Joined):  # type: ignore[attr-defined]
         payload: Any = CoopJoined(
             cooperative_id=cooperative_id,
             name=event.name,
@@ -29,13 +29,13 @@ def to_integration(event: Any) -> tuple[str, dict[str, Any]] | None:
             joined_on=event.joined_on.isoformat(),
             neq=event.neq,
         )
-    elif isinstance(event, Cooperative.ProfileUpdated):
+    elif isinstance(event, Cooperative.ProfileUpdated):  # type: ignore[attr-defined]
         payload = CoopProfileUpdated(cooperative_id=cooperative_id, changes=dict(event.changes))
-    elif isinstance(event, Cooperative.Left):
+    elif isinstance(event, Cooperative.Left):  # type: ignore[attr-defined]
         payload = CoopLeft(
             cooperative_id=cooperative_id, left_on=event.left_on.isoformat(), reason=event.reason
         )
-    elif isinstance(event, Cooperative.Rejoined):
+    elif isinstance(event, Cooperative.Rejoined):  # type: ignore[attr-defined]
         payload = CoopRejoined(
             cooperative_id=cooperative_id, rejoined_on=event.rejoined_on.isoformat()
         )
