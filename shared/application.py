@@ -13,6 +13,7 @@ from eventsourcing.domain import MutableOrImmutableAggregate
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 
 from shared.persistence import CommandContext, Database
+from shared.telemetry import tracer
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,8 @@ class CoopApplication(Application[UUID]):
     ) -> None:
         """Save the aggregates' pending events with the command's context, atomically."""
         kwargs: dict[str, Any] = {"context": context} if context is not None else {}
-        self.save(*aggregates, **kwargs)
+        with tracer().start_as_current_span(f"store {self.name}"):
+            self.save(*aggregates, **kwargs)
         for listener in self._listeners:
             try:
                 listener()

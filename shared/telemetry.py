@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from typing import Any
 
 from opentelemetry import context, propagate, trace
 from opentelemetry.trace import SpanKind
@@ -43,6 +44,21 @@ def setup_telemetry(service: str, environ: Mapping[str, str] | None = None) -> b
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(provider)
     return True
+
+
+def is_enabled() -> bool:
+    """True when an SDK tracer provider is installed (by `setup_telemetry` or a test)."""
+    from opentelemetry.sdk.trace import TracerProvider
+
+    return isinstance(trace.get_tracer_provider(), TracerProvider)
+
+
+def instrument_api(app: Any) -> None:
+    """Trace every HTTP request of a FastAPI app, when tracing is on (no cost otherwise)."""
+    if is_enabled():
+        from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+        FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics")
 
 
 def tracer() -> trace.Tracer:
