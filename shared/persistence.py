@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -55,6 +55,14 @@ event_context_table = sa.Table(
     sa.Column("traceparent", sa.String(64)),
 )
 
+unique_claims_table = sa.Table(
+    "coop_unique_claims",
+    metadata,
+    sa.Column("claim_key", sa.String(300), primary_key=True),
+    sa.Column("owner", sa.String(64), nullable=False),
+)
+"""Keys that must stay unique (e.g. an active member's NEQ), claimed with the command's events."""
+
 parked_table = sa.Table(
     "coop_parked_messages",
     metadata,
@@ -85,6 +93,14 @@ class CommandContext:
     causation_id: str | None = None
     traceparent: str | None = None
     idempotency: IdempotencyRecord | None = None
+    claims: tuple[tuple[str, str], ...] = ()
+    releases: tuple[tuple[str, str], ...] = ()
+
+    def claiming(
+        self, claims: tuple[tuple[str, str], ...], releases: tuple[tuple[str, str], ...] = ()
+    ) -> CommandContext:
+        """This context, also claiming unique keys `(key, owner)` and releasing others."""
+        return replace(self, claims=claims, releases=releases)
 
 
 def _context_rows(
@@ -107,13 +123,34 @@ def _idempotency_row(record: IdempotencyRecord) -> tuple[Any, ...]:
 
 
 _CONTEXT_INSERT = (
-    "INSERT INTO coop_event_context (originator_id, originator_version, correlation_id, "
+    "INSERT INTO {s}coop_event_context (originator_id, originator_version, correlation_id, "
     "causation_id, traceparent) VALUES ({p},{p},{p},{p},{p})"
 )
 _IDEMPOTENCY_INSERT = (
-    "INSERT INTO coop_idempotency (key_hash, fingerprint, status, resource, created_at) "
+    "INSERT INTO {s}coop_idempotency (key_hash, fingerprint, status, resource, created_at) "
     "VALUES ({p},{p},{p},{p},{p})"
 )
+_CLAIM_RELEASE = "DELETE FROM {s}coop_unique_claims WHERE claim_key = {p} AND owner = {p}"
+_CLAIM_INSERT = "INSERT INTO {s}coop_unique_claims (claim_key, owner) VALUES ({p},{p})"
+
+
+def _context_statements(
+    stored_events: Sequence[StoredEvent], context: CommandContext
+) -> list[tuple[str, list[tuple[Any, ...]]]]:
+    """The statements (with `{p}` parameters and `{s}` schema) that store a command's context.
+
+    Only fixed SQL with bound parameters: the templates name tables, never values.
+    """
+    statements: list[tuple[str, list[tuple[Any, ...]]]] = [
+        (_CONTEXT_INSERT, _context_rows(stored_events, context))
+    ]
+    if context.idempotency is not None:
+        statements.append((_IDEMPOTENCY_INSERT, [_idempotency_row(context.idempotency)]))
+    if context.releases:
+        statements.append((_CLAIM_RELEASE, list(context.releases)))
+    if context.claims:
+        statements.append((_CLAIM_INSERT, list(context.claims)))
+    return statements
 
 
 _sqlite_write_locks: dict[str, threading.RLock] = {}
@@ -149,9 +186,8 @@ class SQLiteCoopRecorder(SQLiteApplicationRecorder):
         ids = super()._insert_events(c, stored_events, **kwargs)
         context: CommandContext | None = kwargs.get("context")
         if context is not None:
-            c.executemany(_CONTEXT_INSERT.format(p="?"), _context_rows(stored_events, context))
-            if context.idempotency is not None:
-                c.execute(_IDEMPOTENCY_INSERT.format(p="?"), _idempotency_row(context.idempotency))
+            for statement, rows in _context_statements(stored_events, context):
+                c.executemany(statement.format(p="?", s=""), rows)
         return ids
 
 
@@ -164,20 +200,9 @@ class PostgresCoopRecorder(PostgresApplicationRecorder):
         super()._insert_events(curs, stored_events, **kwargs)
         context: CommandContext | None = kwargs.get("context")
         if context is not None:
-            schema = self.datastore.schema
-            curs.executemany(
-                _CONTEXT_INSERT.format(p="%s").replace(
-                    "coop_event_context", f'"{schema}".coop_event_context'
-                ),
-                _context_rows(stored_events, context),
-            )
-            if context.idempotency is not None:
-                curs.execute(
-                    _IDEMPOTENCY_INSERT.format(p="%s").replace(
-                        "coop_idempotency", f'"{schema}".coop_idempotency'
-                    ),
-                    _idempotency_row(context.idempotency),
-                )
+            schema = f'"{self.datastore.schema}".'
+            for statement, rows in _context_statements(stored_events, context):
+                curs.executemany(statement.format(p="%s", s=schema), rows)
 
 
 _SEARCH_PATH = re.compile(r"search_path(?:=|%3D)([A-Za-z_][A-Za-z0-9_]*)")
@@ -289,6 +314,14 @@ class Database:
         """A read-only transaction."""
         with self.engine.connect() as conn, conn.begin():
             yield conn
+
+    def claim_holder(self, key: str) -> str | None:
+        """The owner of a unique claim, if anyone holds it."""
+        table = unique_claims_table
+        with self.reading() as conn:
+            return conn.execute(
+                sa.select(table.c.owner).where(table.c.claim_key == key)
+            ).scalar_one_or_none()
 
     def ping(self) -> bool:
         """True when the database answers."""

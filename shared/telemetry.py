@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from opentelemetry import context, propagate, trace
+from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
 from opentelemetry.trace import SpanKind
 
 _TRACER = "reseau-coop"
@@ -48,9 +49,7 @@ def setup_telemetry(service: str, environ: Mapping[str, str] | None = None) -> b
 
 def is_enabled() -> bool:
     """True when an SDK tracer provider is installed (by `setup_telemetry` or a test)."""
-    from opentelemetry.sdk.trace import TracerProvider
-
-    return isinstance(trace.get_tracer_provider(), TracerProvider)
+    return isinstance(trace.get_tracer_provider(), SdkTracerProvider)
 
 
 def instrument_api(app: Any) -> None:
@@ -75,6 +74,8 @@ def current_traceparent() -> str | None:
 
 def publish_span(parent: str | None, event_type: str) -> str | None:
     """Record the publish of one event under the command's trace; return the header to send."""
+    if not is_enabled():
+        return parent
     parent_context = propagate.extract({"traceparent": parent} if parent else {})
     with tracer().start_as_current_span(
         f"publish {event_type}", context=parent_context, kind=SpanKind.PRODUCER
@@ -85,6 +86,9 @@ def publish_span(parent: str | None, event_type: str) -> str | None:
 @contextmanager
 def consumer_span(name: str, headers: Mapping[str, str] | None) -> Iterator[None]:
     """A span for applying one message, child of the publisher's span."""
+    if not is_enabled():
+        yield
+        return
     parent_context = propagate.extract(dict(headers or {}))
     token = context.attach(parent_context)
     try:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import model_validator
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from services.membership import domain
 from services.membership.application import Membership
@@ -27,7 +28,9 @@ from shared.fields import (
 )
 from shared.http import (
     Idempotency,
+    Page,
     Paging,
+    answers,
     body_schema,
     check_if_match,
     etag,
@@ -62,8 +65,23 @@ class JoinRequest(RequestBody):
     neq: Neq | None = None
 
 
+_NOT_NULL = ("name", "region", "sector", "worker_members")
+
+
+def _only_neq_nullable(schema: dict[str, Any]) -> None:
+    """In the OpenAPI, only `neq` of a profile change may be null (as the validator says)."""
+    for field in _NOT_NULL:
+        prop = schema["properties"][field]
+        kept = [branch for branch in prop.pop("anyOf", []) if branch.get("type") != "null"]
+        if len(kept) == 1:
+            prop.update(kept[0])
+        prop.pop("default", None)
+
+
 class ProfileChange(RequestBody):
     """Body of `PATCH /v1/cooperatives/{id}`: any of the profile fields."""
+
+    model_config = ConfigDict(json_schema_extra=_only_neq_nullable)
 
     name: NonEmptyText | None = None
     region: Region | None = None
@@ -92,6 +110,44 @@ class ReadmissionRequest(RequestBody):
     rejoined_on: BusinessDate
 
 
+class MembershipPeriod(BaseModel):
+    """A membership period [start, end): end is the first day no longer a member."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: date
+    end: date | None
+
+
+class Cooperative(BaseModel):
+    """A cooperative as answered (contract §2); documents the responses."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: UUID
+    name: str
+    neq: str | None
+    region: Region
+    sector: str
+    worker_members: int
+    joined_on: date
+    left_on: date | None
+    periods: list[MembershipPeriod]
+    status: Literal["active", "left"]
+    version: int
+
+
+class HistoryEntry(BaseModel):
+    """One recorded event of a cooperative, as its integration event's data."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: str
+    version: int
+    recorded_at: datetime
+    data: dict[str, Any]
+
+
 def routes(app: Membership, directory: CooperativeDirectory) -> APIRouter:
     """The membership routes, bound to the service's application."""
     router = APIRouter(prefix="/v1/cooperatives", tags=["cooperatives"])
@@ -104,7 +160,13 @@ def routes(app: Membership, directory: CooperativeDirectory) -> APIRouter:
     def with_etag(body: dict[str, Any]) -> dict[str, str]:
         return {"ETag": etag(body["version"])}
 
-    @router.post("", status_code=201, dependencies=writer, openapi_extra=body_schema(JoinRequest))
+    @router.post(
+        "",
+        status_code=201,
+        dependencies=writer,
+        openapi_extra=body_schema(JoinRequest),
+        responses=answers(201, Cooperative, 409),
+    )
     def join_network(
         request: Request,
         idempotency: Idempotency,
@@ -121,7 +183,9 @@ def routes(app: Membership, directory: CooperativeDirectory) -> APIRouter:
             headers=lambda doc: {**with_etag(doc), "Location": f"/v1/cooperatives/{doc['id']}"},
         )
 
-    @router.get("", dependencies=reader)
+    @router.get(
+        "", dependencies=reader, response_model=None, responses=answers(200, Page[Cooperative])
+    )
     def list_cooperatives(
         paging: Paging,
         status: Annotated[str | None, Query()] = None,
@@ -137,13 +201,16 @@ def routes(app: Membership, directory: CooperativeDirectory) -> APIRouter:
         )
         return page(items, positions, paging.limit)
 
-    @router.get("/{cooperative_id}", dependencies=reader)
+    @router.get("/{cooperative_id}", dependencies=reader, responses=answers(200, Cooperative, 404))
     def get_cooperative(cooperative_id: UUID) -> JSONResponse:
         doc = represent(app.cooperative(cooperative_id))
         return JSONResponse(doc, headers=with_etag(doc))
 
     @router.patch(
-        "/{cooperative_id}", dependencies=writer, openapi_extra=body_schema(ProfileChange)
+        "/{cooperative_id}",
+        dependencies=writer,
+        openapi_extra=body_schema(ProfileChange),
+        responses=answers(200, Cooperative, 404, 409, 412),
     )
     def change_profile(
         request: Request, cooperative_id: UUID, body: ProfileChange = json_body(ProfileChange)
@@ -169,6 +236,7 @@ def routes(app: Membership, directory: CooperativeDirectory) -> APIRouter:
         "/{cooperative_id}/departure",
         dependencies=writer,
         openapi_extra=body_schema(DepartureRequest),
+        responses=answers(200, Cooperative, 404, 409),
     )
     def leave_network(
         request: Request,
@@ -192,6 +260,7 @@ def routes(app: Membership, directory: CooperativeDirectory) -> APIRouter:
         "/{cooperative_id}/readmission",
         dependencies=writer,
         openapi_extra=body_schema(ReadmissionRequest),
+        responses=answers(200, Cooperative, 404, 409),
     )
     def rejoin_network(
         request: Request,
@@ -211,7 +280,12 @@ def routes(app: Membership, directory: CooperativeDirectory) -> APIRouter:
             headers=with_etag,
         )
 
-    @router.get("/{cooperative_id}/history", dependencies=reader)
+    @router.get(
+        "/{cooperative_id}/history",
+        dependencies=reader,
+        response_model=None,
+        responses=answers(200, Page[HistoryEntry], 404),
+    )
     def cooperative_history(cooperative_id: UUID, paging: Paging) -> dict[str, Any]:
         items, positions = [], []
         event: Any

@@ -2,35 +2,27 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import date
-from typing import Any, Protocol
-from uuid import UUID
+from typing import Any
+from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import IntegrityError as EventStoreConflict
 
 from services.membership.domain import Cooperative, CooperativeNotFoundError, NeqTakenError
 from shared.application import CoopApplication, check_version
-from shared.persistence import CommandContext, Database
-
-
-class Directory(Protocol):
-    """Which active cooperative holds a Québec enterprise number."""
-
-    def active_holder_of_neq(self, neq: str) -> UUID | None:
-        """The id of the active cooperative with this NEQ, if any."""
+from shared.persistence import CommandContext
 
 
 class Membership(CoopApplication):
-    """The membership service's application."""
+    """The membership service's application.
+
+    The NEQ of an active member is a unique claim stored in the same transaction as the events
+    that take or free it, so two commands (in any number of processes) can never both hold it.
+    """
 
     name = "membership"
-
-    def __init__(self, database: Database, env: dict[str, str] | None = None) -> None:
-        super().__init__(database, env)
-        self.directory: Directory | None = None
-        self._neq_lock = threading.Lock()
 
     def join(
         self,
@@ -45,18 +37,17 @@ class Membership(CoopApplication):
         context: CommandContext | None = None,
     ) -> Cooperative:
         """A cooperative joins the network."""
-        with self._neq_lock:
-            self._check_neq_free(neq, cooperative_id)
-            cooperative = Cooperative(
-                id=cooperative_id,
-                name=name,
-                region=region,
-                sector=sector,
-                worker_members=worker_members,
-                joined_on=joined_on,
-                neq=neq,
-            )
-            self.record(context, cooperative)
+        self._check_neq_free(neq, cooperative_id)
+        cooperative = Cooperative(
+            id=cooperative_id,
+            name=name,
+            region=region,
+            sector=sector,
+            worker_members=worker_members,
+            joined_on=joined_on,
+            neq=neq,
+        )
+        self._save(context, cooperative, claims=_neq_claims(neq, cooperative_id))
         return cooperative
 
     def cooperative(self, cooperative_id: UUID) -> Cooperative:
@@ -76,14 +67,17 @@ class Membership(CoopApplication):
         context: CommandContext | None = None,
     ) -> Cooperative:
         """Change some profile fields; a NEQ must stay unique among active members."""
-        with self._neq_lock:
-            cooperative = self.cooperative(cooperative_id)
-            check_version(cooperative.version, expected_version)
-            changes = cooperative.profile_changes(proposed)
-            if changes.get("neq") and cooperative.is_active:
-                self._check_neq_free(changes["neq"], cooperative_id)
-            cooperative.update_profile(changes)
-            self.record(context, cooperative)
+        cooperative = self.cooperative(cooperative_id)
+        check_version(cooperative.version, expected_version)
+        changes = cooperative.profile_changes(proposed)
+        claims: tuple[tuple[str, str], ...] = ()
+        releases: tuple[tuple[str, str], ...] = ()
+        if "neq" in changes and cooperative.is_active:
+            self._check_neq_free(changes["neq"], cooperative_id)
+            claims = _neq_claims(changes["neq"], cooperative_id)
+            releases = _neq_claims(cooperative.neq, cooperative_id)
+        cooperative.update_profile(changes)
+        self._save(context, cooperative, claims=claims, releases=releases)
         return cooperative
 
     def leave(
@@ -97,19 +91,18 @@ class Membership(CoopApplication):
         """A cooperative leaves the network."""
         cooperative = self.cooperative(cooperative_id)
         cooperative.leave(left_on, reason)
-        self.record(context, cooperative)
+        self._save(context, cooperative, releases=_neq_claims(cooperative.neq, cooperative_id))
         return cooperative
 
     def rejoin(
         self, cooperative_id: UUID, *, rejoined_on: date, context: CommandContext | None = None
     ) -> Cooperative:
         """A cooperative that left comes back; a taken NEQ is refused before a bad date."""
-        with self._neq_lock:
-            cooperative = self.cooperative(cooperative_id)
-            if not cooperative.is_active:
-                self._check_neq_free(cooperative.neq, cooperative_id)
-            cooperative.rejoin(rejoined_on)
-            self.record(context, cooperative)
+        cooperative = self.cooperative(cooperative_id)
+        if not cooperative.is_active:
+            self._check_neq_free(cooperative.neq, cooperative_id)
+        cooperative.rejoin(rejoined_on)
+        self._save(context, cooperative, claims=_neq_claims(cooperative.neq, cooperative_id))
         return cooperative
 
     def history(self, cooperative_id: UUID) -> list[DomainEventProtocol[UUID]]:
@@ -118,8 +111,31 @@ class Membership(CoopApplication):
         return list(self.events.get(cooperative_id))
 
     def _check_neq_free(self, neq: str | None, cooperative_id: UUID) -> None:
-        if neq is None or self.directory is None:
-            return
-        holder = self.directory.active_holder_of_neq(neq)
-        if holder is not None and holder != cooperative_id:
-            raise NeqTakenError(f"an active cooperative already has the NEQ {neq}")
+        for key, owner in _neq_claims(neq, cooperative_id):
+            holder = self.database.claim_holder(key)
+            if holder is not None and holder != owner:
+                raise NeqTakenError(f"an active cooperative already has the NEQ {neq}")
+
+    def _save(
+        self,
+        context: CommandContext | None,
+        cooperative: Cooperative,
+        *,
+        claims: tuple[tuple[str, str], ...] = (),
+        releases: tuple[tuple[str, str], ...] = (),
+    ) -> None:
+        """Record the cooperative's events with the NEQ claims they take and free."""
+        context = (context or CommandContext(correlation_id=str(uuid4()))).claiming(
+            claims, releases
+        )
+        try:
+            self.record(context, cooperative)
+        except EventStoreConflict:
+            for key, owner in claims:
+                if self.database.claim_holder(key) not in (None, owner):
+                    raise NeqTakenError("an active cooperative already has this NEQ") from None
+            raise
+
+
+def _neq_claims(neq: str | None, cooperative_id: UUID) -> tuple[tuple[str, str], ...]:
+    return ((f"neq:{neq}", str(cooperative_id)),) if neq else ()

@@ -21,8 +21,6 @@ def build(settings: ServiceSettings) -> Service:
     database.create_tables(views.metadata)
     app = Membership(database)
     directory = views.CooperativeDirectory(app)
-    app.directory = directory
-    app.on_saved(directory.catch_up)
     directory.catch_up()
 
     metrics = ServiceMetrics("membership")

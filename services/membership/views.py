@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
 
 import sqlalchemy as sa
 
@@ -53,21 +52,10 @@ def _columns(cooperative: Cooperative) -> dict[str, Any]:
 
 
 class CooperativeDirectory(DocumentView):
-    """Cooperatives for lists, and the NEQ directory of active members."""
+    """Cooperatives as listed and filtered."""
 
     def __init__(self, app: CoopApplication) -> None:
         super().__init__(app, cooperatives, represent, _columns, applies_to=Cooperative)
-
-    def active_holder_of_neq(self, neq: str) -> UUID | None:
-        """The id of the active cooperative with this NEQ, if any."""
-        self.catch_up()
-        with self.app.database.reading() as conn:
-            found = conn.execute(
-                sa.select(cooperatives.c.id).where(
-                    cooperatives.c.neq == neq, cooperatives.c.status == "active"
-                )
-            ).first()
-        return UUID(found.id) if found else None
 
     def list(
         self, *, status: str | None, region: str | None, sector: str | None, after: int, limit: int

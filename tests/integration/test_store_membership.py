@@ -157,17 +157,21 @@ def test_each_event_has_its_commands_context_row(store: Store) -> None:
     cooperative_id = join(app, context=joined)
     left = CommandContext(correlation_id=str(uuid4()))
     app.leave(cooperative_id, left_on=date(2024, 1, 1), reason=None, context=left)
-    app.rejoin(cooperative_id, rejoined_on=date(2024, 2, 1))  # no context: no row
+    app.rejoin(cooperative_id, rejoined_on=date(2024, 2, 1))  # no context: a fresh correlation
 
     with app.database.reading() as conn:
         rows = conn.execute(
             sa.select(event_context_table).order_by(event_context_table.c.originator_version)
         ).all()
 
-    assert [tuple(r) for r in rows] == [
+    assert [tuple(r) for r in rows[:2]] == [
         (str(cooperative_id), 1, joined.correlation_id, joined.causation_id, joined.traceparent),
         (str(cooperative_id), 2, left.correlation_id, None, None),
     ]
+    fresh = rows[2]
+    assert fresh.originator_version == 3
+    assert fresh.correlation_id not in (joined.correlation_id, left.correlation_id)
+    assert fresh.causation_id is None
 
 
 def test_notifications_are_numbered_in_commit_order(store: Store) -> None:

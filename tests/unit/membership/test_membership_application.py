@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 from uuid import UUID, uuid4
@@ -27,9 +28,6 @@ def app(tmp_path: Path) -> Iterator[Membership]:
     database = Database(f"sqlite:///{tmp_path / 'membership.sqlite3'}", app_name="membership")
     database.create_tables(views.metadata)
     membership = Membership(database)
-    directory = views.CooperativeDirectory(membership)
-    membership.directory = directory
-    membership.on_saved(directory.catch_up)
     try:
         yield membership
     finally:
@@ -182,3 +180,28 @@ def test_history_lists_every_event_oldest_first(app: Membership) -> None:
 
     assert [type(e).__name__ for e in history] == ["Joined", "ProfileUpdated", "Left", "Rejoined"]
     assert [e.originator_version for e in history] == [1, 2, 3, 4]
+
+
+def test_concurrent_joins_with_one_neq_admit_exactly_one_cooperative(app: Membership) -> None:
+    def attempt(_: int) -> str:
+        try:
+            join(app, "1170000042")
+        except NeqTakenError:
+            return "taken"
+        return "joined"
+
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(attempt, range(8)))
+
+    assert sorted(outcomes) == ["joined"] + ["taken"] * 7
+    assert app.recorder.max_notification_id() == 1
+
+
+def test_a_second_process_sees_the_neq_claim_of_the_first(app: Membership) -> None:
+    other = Membership(app.database)
+    try:
+        join(app, "1170000043")
+        with pytest.raises(NeqTakenError):
+            join(other, "1170000043")
+    finally:
+        other.close()
