@@ -32,7 +32,6 @@ def build(settings: ServiceSettings) -> Service:
         personal=personal,
     )
     listing = views.AmbassadorList(app, personal)
-    app.on_saved(listing.catch_up)
     listing.catch_up()
 
     metrics = ServiceMetrics("ambassadors")

@@ -25,7 +25,6 @@ def build(settings: ServiceSettings) -> Service:
     members = MembershipView(database)
     app = Events(database, members)
     catalogue = views.ActivityCatalogue(app, app.serial)
-    app.on_saved(catalogue.catch_up)
     catalogue.catch_up()
 
     metrics = ServiceMetrics("events")
