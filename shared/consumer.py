@@ -214,20 +214,50 @@ class StreamConsumer:
         with self.database.writing() as conn:
             if load_position(conn, self.tracking_name) != position:
                 raise SequenceGap("another instance moved this consumer")
-            done = dict(applied)
-            for sequence, message, envelope, error in pending:
-                if envelope is not None:
-                    if envelope.aggregate_version <= done.get(envelope.aggregate_id, 0):
-                        continue  # applied earlier in this batch
-                    error = self._apply_with_retries(conn, envelope, message)
-                    if error is None:
-                        done[envelope.aggregate_id] = envelope.aggregate_version
-                if error is not None:
-                    self._park(conn, sequence, message.subject, error)
+            try:
+                with conn.begin_nested():
+                    done, parked = self._apply_pending(conn, pending, applied, isolate=False)
+            except sa.exc.OperationalError:
+                raise  # the database itself is failing: retry the whole batch later
+            except Exception:
+                # One message of the batch fails: apply them one by one to find and park it.
+                done, parked = self._apply_pending(conn, pending, applied, isolate=True)
             self._record_versions(conn, done, aggregates)
             position = pending[-1][0]
             save_position(conn, self.tracking_name, position)
+        if parked:
+            self.metrics.consumer_parked.labels(self.durable).inc(parked)
         return position
+
+    def _apply_pending(
+        self,
+        conn: sa.Connection,
+        pending: list[tuple[int, Msg, Envelope | None, str | None]],
+        applied: dict[str, int],
+        *,
+        isolate: bool,
+    ) -> tuple[dict[str, int], int]:
+        """Apply a batch in order; with `isolate`, each message alone, parking failures.
+
+        Returns the aggregate versions now applied and how many messages were parked.
+        """
+        done = dict(applied)
+        parked = 0
+        for sequence, message, envelope, error in pending:
+            if envelope is not None:
+                if envelope.aggregate_version <= done.get(envelope.aggregate_id, 0):
+                    continue  # applied earlier in this batch
+                if isolate:
+                    error = self._apply_with_retries(conn, envelope, message)
+                else:
+                    with consumer_span(f"apply {envelope.event_type}", message.headers):
+                        self.projection.apply(conn, envelope)
+                if error is None:
+                    done[envelope.aggregate_id] = envelope.aggregate_version
+            if error is not None:
+                self._park(conn, sequence, message.subject, error)
+                parked += 1
+        return done, parked
 
     def _applied_versions(self, conn: sa.Connection, aggregates: set[str]) -> dict[str, int]:
         if not aggregates:
@@ -309,7 +339,6 @@ class StreamConsumer:
                 parked_at=now(),
             )
         )
-        self.metrics.consumer_parked.labels(self.durable).inc()
 
     async def status(self) -> ConsumerStatus:
         """Last applied sequence, the stream's last sequence and the parked count."""
