@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, ConfigDict
 
 from services.reporting.fiscal_year import FiscalYearError
 from services.reporting.presentation import (
@@ -19,8 +20,61 @@ from services.reporting.presentation import (
 from services.reporting.projector import Projector
 from services.reporting.read_model import ReadModel
 from shared.fields import iso_date
-from shared.http import problem_response, require
+from shared.http import answers, problem_response, problem_responses, require
 from shared.problems import Problem, invalid
+
+
+class StreamFreshness(BaseModel):
+    """How far the figures have followed one service's stream."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    last_sequence: int
+    last_event_at: str | None
+
+
+class Indicators(BaseModel):
+    """A fiscal year's indicators at a cut-off (contract §5); documents the responses."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    fiscal_year: str
+    start: date
+    end: date
+    as_of: date
+    indicators: dict[str, float | dict[str, float]]
+    freshness: dict[str, StreamFreshness]
+
+
+class StreamStatus(BaseModel):
+    """Where the projection of one stream stands."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    last_applied: int
+    stream_last_sequence: int
+    lag: int
+    parked: int
+
+
+class ProjectionStatus(BaseModel):
+    """`GET /v1/projections/status`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rebuilding: bool
+    streams: dict[str, StreamStatus]
+
+
+class RebuildAccepted(BaseModel):
+    """`POST /v1/projections/rebuild`: the rebuild has started."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rebuilding: bool
+
+
+_TEXT = {"schema": {"type": "string"}}
 
 
 def _lang(lang: str | None) -> str:
@@ -56,7 +110,12 @@ def routes(read_model: ReadModel, projector: Projector) -> APIRouter:
         except FiscalYearError as error:
             raise invalid("as_of", str(error)) from None
 
-    @router.get("/v1/indicators/{fiscal_year}.csv", tags=["indicators"])
+    @router.get(
+        "/v1/indicators/{fiscal_year}.csv",
+        tags=["indicators"],
+        response_class=Response,
+        responses={200: {"content": {"text/csv": _TEXT}}, **problem_responses(422)},
+    )
     async def indicators_as_csv(
         fiscal_year: str, as_of: Annotated[str | None, Query()] = None
     ) -> Response:
@@ -69,13 +128,26 @@ def routes(read_model: ReadModel, projector: Projector) -> APIRouter:
             },
         )
 
-    @router.get("/v1/indicators/{fiscal_year}", tags=["indicators"])
+    @router.get(
+        "/v1/indicators/{fiscal_year}",
+        tags=["indicators"],
+        response_model=None,
+        responses=answers(200, Indicators, 422),
+    )
     async def indicators(
         fiscal_year: str, as_of: Annotated[str | None, Query()] = None
     ) -> dict[str, Any]:
         return await answer(fiscal_year, as_of)
 
-    @router.get("/v1/reports/{fiscal_year}", tags=["reports"])
+    @router.get(
+        "/v1/reports/{fiscal_year}",
+        tags=["reports"],
+        response_class=Response,
+        responses={
+            200: {"content": {"text/html": _TEXT, "text/markdown": _TEXT}},
+            **problem_responses(422),
+        },
+    )
     async def report(
         request: Request,
         fiscal_year: str,
@@ -105,7 +177,12 @@ def routes(read_model: ReadModel, projector: Projector) -> APIRouter:
             year = read_model.current_fiscal_year()
         return HTMLResponse(dashboard_html(language, fiscal_year=year.label))
 
-    @router.get("/v1/projections/status", tags=["projections"])
+    @router.get(
+        "/v1/projections/status",
+        tags=["projections"],
+        response_model=None,
+        responses=answers(200, ProjectionStatus),
+    )
     async def projection_status() -> dict[str, Any]:
         statuses = await projector.statuses()
         return {
@@ -126,6 +203,7 @@ def routes(read_model: ReadModel, projector: Projector) -> APIRouter:
         status_code=202,
         dependencies=[require("reporting:admin")],
         tags=["projections"],
+        responses=answers(202, RebuildAccepted),
     )
     async def rebuild() -> JSONResponse:
         projector.request_rebuild()

@@ -219,6 +219,10 @@ class Projector:
             for name, status in (await self.statuses()).items():
                 self.metrics.consumer_lag.labels(name).set(status.lag)
 
+    def tracking_names(self, generation: int) -> list[str]:
+        """The tracking rows of a generation's consumers, in stream order."""
+        return [f"{s.stream}:{self.durable(s, generation)}" for s in STREAMS]
+
     def freshness(self) -> dict[str, dict[str, Any]]:
         """Per service: the last stream sequence applied and when its event occurred."""
         with self.database.reading() as conn:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import date
 from typing import Any
 
@@ -13,7 +14,9 @@ from services.reporting.fiscal_year import (
 )
 from services.reporting.indicators import compute_indicators, scalar_indicators
 from services.reporting.projector import Projector
-from shared.persistence import Database
+from shared.persistence import Database, load_position
+
+CACHE_SIZE = 64
 
 
 class ReadModel:
@@ -23,6 +26,8 @@ class ReadModel:
         self.database = database
         self.projector = projector
         self.year_start = year_start
+        self._cache: dict[tuple[Any, ...], dict[str, object]] = {}
+        self._lock = threading.Lock()
 
     def fiscal_year(self, label: str) -> FiscalYear:
         """Parse a fiscal year label with the configured start (InvalidFiscalYearError)."""
@@ -33,11 +38,25 @@ class ReadModel:
         return current_fiscal_year(self.year_start)
 
     def indicators(self, fiscal_year: FiscalYear, as_of: date | None = None) -> dict[str, Any]:
-        """The contract's indicators answer for a fiscal year and optional cut-off."""
+        """The contract's indicators answer for a fiscal year and optional cut-off.
+
+        Answers are cached by what they depend on: the active generation, the stream positions
+        it has applied, the year and the cut-off. Any applied message changes the key.
+        """
         cutoff = fiscal_year.cutoff(as_of)
         with self.database.reading() as conn:
             generation = facts.active_generation(conn)
-            indicators = compute_indicators(conn, generation, fiscal_year, cutoff)
+            positions = tuple(
+                load_position(conn, name) for name in self.projector.tracking_names(generation)
+            )
+            key = (generation, positions, fiscal_year.label, cutoff)
+            indicators = self._cache.get(key)
+            if indicators is None:
+                indicators = compute_indicators(conn, generation, fiscal_year, cutoff)
+                with self._lock:
+                    if len(self._cache) >= CACHE_SIZE:
+                        self._cache.pop(next(iter(self._cache)))
+                    self._cache[key] = indicators
         return {
             "fiscal_year": fiscal_year.label,
             "start": fiscal_year.start.isoformat(),
