@@ -36,7 +36,7 @@ class Envelope(BaseModel):
 
 def rfc3339(moment: datetime) -> str:
     """A UTC timestamp as RFC 3339 with a `Z`."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
