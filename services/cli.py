@@ -120,8 +120,12 @@ def report(fiscal_year: str, lang: str) -> int:
 
     from shared.settings import ServiceSettings
 
-    if not FISCAL_YEAR.match(fiscal_year):
-        print("coop: error: FISCAL_YEAR must be written like 2023-2024", file=sys.stderr)
+    match = FISCAL_YEAR.match(fiscal_year)
+    if not match or int(match.group(2)) != int(match.group(1)) + 1:
+        print(
+            "coop: error: FISCAL_YEAR must be two consecutive years, like 2023-2024",
+            file=sys.stderr,
+        )
         return 2
     settings = ServiceSettings.from_env("reporting")
     url = f"http://{settings.host}:{settings.port}/v1/reports/{fiscal_year}"
@@ -134,7 +138,10 @@ def report(fiscal_year: str, lang: str) -> int:
         return 1
     if response.status_code != 200:
         detail = response.json().get("detail", response.text) if response.content else ""
-        print(f"coop: the reporting service answered {response.status_code}: {detail}")
+        print(
+            f"coop: the reporting service answered {response.status_code}: {detail}",
+            file=sys.stderr,
+        )
         return 1
     print(response.text)
     return 0

@@ -148,3 +148,52 @@ def test_dashboard_loads_in_headless_chromium_without_console_errors_and_shows_t
     ):
         assert figure in dom
     assert dom.count("<svg") >= 3
+
+
+def test_coop_report_prints_the_report_section_in_french_and_english(demo: dict[str, str]) -> None:
+    env = {**os.environ, "COOP_REPORTING_PORT": demo["reporting"].rsplit(":", 1)[1]}
+    french = subprocess.run(
+        [sys.executable, "-m", "services.cli", "report", "2023-2024"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert french.returncode == 0, french.stderr
+    assert "# Indicateurs de l’exercice 2023-2024" in french.stdout
+    assert "125 coopératives membres" in french.stdout
+    english = subprocess.run(
+        [sys.executable, "-m", "services.cli", "report", "2023-2024", "--lang", "en"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert english.returncode == 0, english.stderr
+    assert "125 member cooperatives" in english.stdout or "125" in english.stdout
+    assert "Indicateurs" not in english.stdout
+    wrong = subprocess.run(
+        [sys.executable, "-m", "services.cli", "report", "2023-2025"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert wrong.returncode == 2
+    assert len(wrong.stderr.strip().splitlines()) == 1
+
+
+def test_reporting_metrics_expose_the_current_years_scalars_and_projection_lag(
+    demo: dict[str, str],
+) -> None:
+    response = httpx.get(f"{demo['reporting']}/metrics", timeout=30)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/openmetrics-text")
+    text = response.text
+    assert 'coop_indicator{fiscal_year="' in text
+    assert 'indicator="members.total"' in text
+    assert "coop_consumer_lag_messages" in text
+    assert text.rstrip().endswith("# EOF")
