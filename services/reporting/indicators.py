@@ -25,18 +25,8 @@ from services.reporting.facts import (
     public_attendances,
 )
 from services.reporting.fiscal_year import FiscalYear, FiscalYearError
-
-ACTIVITY_TYPES: tuple[str, ...] = (
-    "formation",
-    "courtepointe",
-    "service_conseil",
-    "conference",
-    "reseautage",
-    "cine_discussion",
-    "parcours_coop",
-    "autre",
-)
-REGION_CODES: tuple[str, ...] = tuple(f"{code:02d}" for code in range(1, 18))
+from services.reporting.regions import ACTIVITY_TYPES
+from shared.fields import REGION_CODES
 
 INDICATOR_NAMES: tuple[str, ...] = (
     "members.total",

@@ -21,6 +21,7 @@ from functools import cache
 from importlib import resources
 from typing import Any, Final, Literal
 
+from services.reporting.indicators import INDICATOR_NAMES
 from services.reporting.regions import (
     ACTIVITY_TYPE_LABELS,
     ACTIVITY_TYPES,
@@ -29,35 +30,6 @@ from services.reporting.regions import (
     activity_type_label,
     region_name,
 )
-
-INDICATOR_NAMES: Final[tuple[str, ...]] = (
-    "members.total",
-    "members.joined",
-    "members.left",
-    "members.joined_by_month",
-    "members.by_region",
-    "members.by_sector",
-    "members.worker_members",
-    "participation.participating_members",
-    "participation.rate",
-    "participation.by_activity_type",
-    "activities.total",
-    "activities.by_type",
-    "attendance.member_attendances",
-    "attendance.participants",
-    "outreach.cine_discussions",
-    "outreach.people_reached",
-    "outreach.regions",
-    "outreach.partners",
-    "parcours.sessions",
-    "parcours.participants",
-    "parcours.regions",
-    "ambassadors.mobilized",
-    "ambassadors.actions",
-    "ambassadors.people_reached",
-    "ambassadors.active",
-)
-"""Every indicator of the contract, in the order the CSV lists them."""
 
 CSV_HEADER: Final[tuple[str, str, str]] = ("indicator", "key", "value")
 
