@@ -30,8 +30,13 @@ def iso_date(value: Any) -> Any:
 
 
 BusinessDate = Annotated[date, BeforeValidator(iso_date)]
-NonEmptyText = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=500)]
-OptionalText = Annotated[str, StringConstraints(strict=True, max_length=2000)]
+# Text holds no NUL character: PostgreSQL cannot store one in a text column, so a name accepted
+# here would fail later in this service's store or in another service's projection.
+NO_NUL = r"^[^\x00]*$"
+NonEmptyText = Annotated[
+    str, StringConstraints(strict=True, min_length=1, max_length=500, pattern=NO_NUL)
+]
+OptionalText = Annotated[str, StringConstraints(strict=True, max_length=2000, pattern=NO_NUL)]
 Slug = Annotated[
     str,
     StringConstraints(strict=True, max_length=100, pattern=r"^[a-z0-9]+([-_][a-z0-9]+)*$"),

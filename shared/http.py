@@ -19,15 +19,18 @@ import uuid
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from eventsourcing.persistence import IntegrityError as EventStoreConflict
-from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi import Depends, FastAPI, Header, Query, Request, Security
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ValidationError
+from fastapi.security.base import SecurityBase
+from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.application import StaleVersionError
@@ -39,9 +42,9 @@ from shared.persistence import (
     idempotency_table,
     now,
 )
-from shared.problems import PROBLEM_CONTENT_TYPE, Problem, invalid
+from shared.problems import PROBLEM_CONTENT_TYPE, TITLES, Problem, invalid
 from shared.settings import TokenTable
-from shared.telemetry import current_traceparent
+from shared.telemetry import current_traceparent, instrument_api
 
 log = logging.getLogger(__name__)
 
@@ -185,10 +188,21 @@ def edge_of(request: Request) -> Edge:
     return edge
 
 
-def require(scope: str) -> Any:
-    """A route dependency: a bearer token that carries `scope` (401 without, 403 lacking it)."""
+BEARER_SCHEME = "bearerToken"
 
-    def check(request: Request) -> None:
+
+class _ScopeCheck(SecurityBase):
+    """The dependency `require` makes: a bearer-token scheme the OpenAPI shows with its scope."""
+
+    def __init__(self, scope: str) -> None:
+        self.scope = scope
+        self.scheme_name = BEARER_SCHEME
+        self.model = HTTPBearerModel(
+            description="A token of COOP_API_TOKENS; the operation's security names its scope."
+        )
+
+    def __call__(self, request: Request) -> None:
+        scope = self.scope
         edge = edge_of(request)
         client = request.client.host if request.client else "unknown"
         wait = edge.limiter.retry_after(client)
@@ -215,7 +229,10 @@ def require(scope: str) -> Any:
         if scope not in scopes:
             raise Problem(403, f"this token lacks the scope {scope!r}")
 
-    return Depends(check)
+
+def require(scope: str) -> Any:
+    """A route dependency: a bearer token that carries `scope` (401 without, 403 lacking it)."""
+    return Security(_ScopeCheck(scope), scopes=[scope])
 
 
 def json_body(model: type[ModelT]) -> Any:
@@ -237,11 +254,135 @@ def json_body(model: type[ModelT]) -> Any:
     return Depends(parse)
 
 
-def body_schema(model: type[BaseModel]) -> dict[str, Any]:
-    """OpenAPI `requestBody` for a route whose body `json_body` parses."""
-    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-    schema.pop("$defs", None)
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+def body_schema(model: type[BaseModel], *, required: bool = True) -> dict[str, Any]:
+    """OpenAPI `requestBody` for a route whose body `json_body` parses.
+
+    Nested models are inlined: the route's `openapi_extra` cannot add components, so a
+    `$ref` to one would point nowhere.
+    """
+    schema = model.model_json_schema()
+    definitions = schema.pop("$defs", {})
+    schema = _inline_refs(schema, definitions, ())
+    return {
+        "requestBody": {"required": required, "content": {"application/json": {"schema": schema}}}
+    }
+
+
+def _inline_refs(node: Any, definitions: dict[str, Any], seen: tuple[str, ...]) -> Any:
+    if isinstance(node, list):
+        return [_inline_refs(item, definitions, seen) for item in node]
+    if not isinstance(node, dict):
+        return node
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        name = ref.removeprefix("#/$defs/")
+        if name in seen:
+            raise ValueError(f"body_schema cannot inline the recursive model {name}")
+        rest = {k: v for k, v in node.items() if k != "$ref"}
+        return _inline_refs({**definitions[name], **rest}, definitions, (*seen, name))
+    return {key: _inline_refs(value, definitions, seen) for key, value in node.items()}
+
+
+_PROBLEM_REF = "#/components/schemas/Problem"
+_VALIDATION_PROBLEM_REF = "#/components/schemas/ValidationProblem"
+PROBLEM_SCHEMAS: dict[str, dict[str, Any]] = {
+    "Problem": {
+        "title": "Problem",
+        "description": "RFC 9457 problem details (application/problem+json).",
+        "type": "object",
+        "required": ["type", "title", "status", "detail"],
+        "properties": {
+            "type": {"type": "string", "format": "uri"},
+            "title": {"type": "string"},
+            "status": {"type": "integer", "minimum": 400, "maximum": 599},
+            "detail": {"type": "string"},
+            "instance": {"type": "string"},
+            "errors": {"type": "array", "items": {"$ref": "#/components/schemas/FieldError"}},
+        },
+    },
+    "ValidationProblem": {
+        "title": "ValidationProblem",
+        "description": "A 422 problem: what was refused, field by field.",
+        "allOf": [
+            {"$ref": _PROBLEM_REF},
+            {
+                "type": "object",
+                "required": ["errors"],
+                "properties": {"status": {"const": 422}, "errors": {"minItems": 1}},
+            },
+        ],
+    },
+    "FieldError": {
+        "title": "FieldError",
+        "type": "object",
+        "required": ["field", "message"],
+        "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+    },
+}
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` declaring problem+json answers with these statuses."""
+    return {status: _problem_response(status) for status in statuses}
+
+
+def answers(status: int, model: Any, *errors: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` of a route: its success document and the problems it answers."""
+    return {status: {"model": model}, **problem_responses(*errors)}
+
+
+def _problem_response(status: int) -> dict[str, Any]:
+    ref = _VALIDATION_PROBLEM_REF if status == 422 else _PROBLEM_REF
+    response: dict[str, Any] = {
+        "description": TITLES.get(status, ("Erreur", "Error"))[1],
+        "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": ref}}},
+    }
+    if status == 429:
+        response["headers"] = {
+            "Retry-After": {
+                "description": "Seconds to wait before authenticating again.",
+                "schema": {"type": "string", "pattern": "^[0-9]+$"},
+            }
+        }
+    return response
+
+
+def document_edge(app: FastAPI) -> None:
+    """Complete the app's OpenAPI with what the shared edge answers on every route.
+
+    401/403/429 on the routes that need a token (their `security` names the scope), 413 and
+    422 where a body is read, and every 422 as a validation problem: FastAPI's own 422
+    schema is not what the edge answers.
+    """
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = generate()  # cached by FastAPI; documenting it again changes nothing
+        schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+        for name in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(name, None)
+        schemas.update(PROBLEM_SCHEMAS)
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                _document_operation(operation)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _document_operation(operation: dict[str, Any]) -> None:
+    responses = operation.setdefault("responses", {})
+    statuses: list[int] = []
+    if operation.get("security"):
+        statuses += [401, 403, 429]
+    if "requestBody" in operation:
+        statuses += [413, 422]
+    if operation.get("parameters"):
+        statuses.append(422)
+    if "application/json" in responses.get("422", {}).get("content", {}):
+        del responses["422"]  # FastAPI's HTTPValidationError
+    for status in statuses:
+        responses.setdefault(str(status), _problem_response(status))
 
 
 @dataclass
@@ -295,7 +436,10 @@ def _expire(database: Database, key_hash: str) -> None:
 
 async def _idempotency(
     request: Request,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    idempotency_key: Annotated[
+        str | None,
+        Header(alias="Idempotency-Key", json_schema_extra={"minLength": 1, "maxLength": 255}),
+    ] = None,
 ) -> IdempotentRequest | None:
     if idempotency_key is None:
         return None
@@ -408,6 +552,17 @@ def _page_request(
 
 Paging = Annotated[PageRequest, Depends(_page_request)]
 
+ItemT = TypeVar("ItemT")
+
+
+class Page(BaseModel, Generic[ItemT]):
+    """A page of a list (for the OpenAPI): its items and the cursor of the next page."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[ItemT]
+    next_cursor: str | None
+
 
 def page(items: list[Any], positions: list[int], limit: int) -> dict[str, Any]:
     """`{"items", "next_cursor"}` from up to limit+1 rows and their positions."""
@@ -427,6 +582,19 @@ def filter_value(value: str | None, field: str, allowed: Callable[[str], bool]) 
     if not allowed(value):
         raise invalid(field, f"{value!r} is not a valid {field}")
     return value
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers at the request's path (a 405's `Allow`, RFC 9110)."""
+    allowed = []
+    for method in _METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return allowed
 
 
 def create_api(
@@ -451,7 +619,10 @@ def create_api(
     @app.exception_handler(StarletteHTTPException)
     async def on_http(request: Request, error: StarletteHTTPException) -> JSONResponse:
         detail = error.detail if isinstance(error.detail, str) else "request refused"
-        problem = Problem(error.status_code, detail, headers=dict(error.headers or {}))
+        headers = dict(error.headers or {})
+        if error.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request))
+        problem = Problem(error.status_code, detail, headers=headers)
         return problem_response(request, problem)
 
     @app.exception_handler(StaleVersionError)
@@ -480,6 +651,8 @@ def create_api(
         return Response(edge.metrics.render(), media_type=OPENMETRICS_CONTENT_TYPE)
 
     app.add_middleware(BodyLimit)
+    instrument_api(app)
+    document_edge(app)
     return app
 
 

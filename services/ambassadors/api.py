@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import StringConstraints
+from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from services.ambassadors import domain
 from services.ambassadors.application import Ambassadors
@@ -16,7 +17,9 @@ from services.ambassadors.views import STATUSES, AmbassadorList, represent, repr
 from shared.fields import BusinessDate, NonEmptyText, NonNegativeInt, RequestBody
 from shared.http import (
     Idempotency,
+    Page,
     Paging,
+    answers,
     body_schema,
     check_if_match,
     etag,
@@ -24,13 +27,17 @@ from shared.http import (
     json_body,
     page,
     problem_response,
+    problem_responses,
     require,
     run_command,
 )
 from shared.problems import Problem
 
 Email = Annotated[
-    str, StringConstraints(strict=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    str,
+    StringConstraints(
+        strict=True, max_length=254, pattern=r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$"
+    ),
 ]
 ActionKind = Literal["cine_discussion", "presentation", "kiosque", "mentorat", "autre"]
 
@@ -70,6 +77,45 @@ class RetirementRequest(RequestBody):
     retired_on: BusinessDate
 
 
+class Ambassador(BaseModel):
+    """An ambassador as answered (contracts §4 and §6); documents the responses."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: UUID
+    cooperative_id: UUID
+    name: str | None
+    email: str | None
+    enrolled_on: date
+    status: Literal["active", "retired", "deactivated"]
+    ended_on: date | None
+    actions: int
+    version: int
+    erased: bool
+
+
+class Action(BaseModel):
+    """An ambassador's action record."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: UUID
+    ambassador_id: UUID
+    kind: ActionKind
+    performed_on: date
+    activity_id: UUID | None
+    people_reached: int | None
+
+
+class PersonalData(BaseModel):
+    """The personal information an ambassador's record holds (null once erased)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None
+    email: str | None
+
+
 def _is_uuid(value: str) -> bool:
     try:
         uuid.UUID(value)
@@ -93,7 +139,11 @@ def routes(app: Ambassadors, listing: AmbassadorList) -> APIRouter:
         return {"ETag": etag(body["version"])}
 
     @router.post(
-        "", status_code=201, dependencies=writer, openapi_extra=body_schema(EnrollmentRequest)
+        "",
+        status_code=201,
+        dependencies=writer,
+        openapi_extra=body_schema(EnrollmentRequest),
+        responses=answers(201, Ambassador, 409),
     )
     def enroll_ambassador(
         request: Request,
@@ -118,7 +168,9 @@ def routes(app: Ambassadors, listing: AmbassadorList) -> APIRouter:
             headers=lambda doc: {**with_etag(doc), "Location": f"/v1/ambassadors/{doc['id']}"},
         )
 
-    @router.get("", dependencies=reader)
+    @router.get(
+        "", dependencies=reader, response_model=None, responses=answers(200, Page[Ambassador])
+    )
     def list_ambassadors(
         paging: Paging,
         status: Annotated[str | None, Query()] = None,
@@ -133,7 +185,7 @@ def routes(app: Ambassadors, listing: AmbassadorList) -> APIRouter:
         )
         return page(items, positions, paging.limit)
 
-    @router.get("/{ambassador_id}", dependencies=reader)
+    @router.get("/{ambassador_id}", dependencies=reader, responses=answers(200, Ambassador, 404))
     def get_ambassador(ambassador_id: UUID) -> JSONResponse:
         doc = current(str(ambassador_id))
         return JSONResponse(doc, headers=with_etag(doc))
@@ -143,6 +195,7 @@ def routes(app: Ambassadors, listing: AmbassadorList) -> APIRouter:
         status_code=201,
         dependencies=writer,
         openapi_extra=body_schema(ActionRequest),
+        responses=answers(201, Action, 404, 409, 412),
     )
     def log_action(
         request: Request,
@@ -182,6 +235,7 @@ def routes(app: Ambassadors, listing: AmbassadorList) -> APIRouter:
         "/{ambassador_id}/retirement",
         dependencies=writer,
         openapi_extra=body_schema(RetirementRequest),
+        responses=answers(200, Ambassador, 404, 409, 412),
     )
     def retire_ambassador(
         request: Request,
@@ -203,7 +257,11 @@ def routes(app: Ambassadors, listing: AmbassadorList) -> APIRouter:
             headers=with_etag,
         )
 
-    @router.get("/{ambassador_id}/personal-data", dependencies=privacy)
+    @router.get(
+        "/{ambassador_id}/personal-data",
+        dependencies=privacy,
+        responses=answers(200, PersonalData, 404),
+    )
     def export_personal_data(ambassador_id: UUID) -> JSONResponse:
         details = app.personal_details(ambassador_id)
         return JSONResponse(
@@ -211,7 +269,13 @@ def routes(app: Ambassadors, listing: AmbassadorList) -> APIRouter:
             headers={"Cache-Control": "no-store"},
         )
 
-    @router.delete("/{ambassador_id}/personal-data", status_code=204, dependencies=privacy)
+    @router.delete(
+        "/{ambassador_id}/personal-data",
+        status_code=204,
+        dependencies=privacy,
+        response_class=Response,
+        responses=problem_responses(404),
+    )
     def erase_personal_data(ambassador_id: UUID) -> Response:
         app.erase_personal_details(ambassador_id)
         return Response(status_code=204)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
 from eventsourcing.persistence import IntegrityError as EventStoreConflict
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.events import domain
 from services.events.application import Events
@@ -32,7 +32,9 @@ from shared.fields import (
 from shared.http import (
     Idempotency,
     IdempotentRequest,
+    Page,
     Paging,
+    answers,
     body_schema,
     command_context,
     etag,
@@ -107,6 +109,47 @@ class CancellationRequest(RequestBody):
     reason: OptionalText | None = None
 
 
+class Activity(BaseModel):
+    """An activity as answered (contract §3); documents the responses."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: UUID
+    type: ActivityType
+    title: str
+    date: date
+    region: Region | None
+    format: Format
+    partners: list[str]
+    status: Literal["scheduled", "cancelled"]
+    member_attendances: int
+    public_attendance: int
+    version: int
+
+
+class Attendance(BaseModel):
+    """A member cooperative's attendance record."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    activity_id: UUID
+    cooperative_id: UUID
+    participants: int
+    recorded_at: datetime
+
+
+class PublicAttendance(BaseModel):
+    """A public attendance record."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: UUID
+    activity_id: UUID
+    count: int
+    region: Region | None
+    recorded_at: datetime
+
+
 def optional_json_body(model: type[RequestBody]) -> Any:
     """Like `json_body`, but an empty body stands for `{}` (every field being optional)."""
     parse = json_body(model).dependency
@@ -157,7 +200,11 @@ def routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
         )
 
     @router.post(
-        "", status_code=201, dependencies=writer, openapi_extra=body_schema(ScheduleRequest)
+        "",
+        status_code=201,
+        dependencies=writer,
+        openapi_extra=body_schema(ScheduleRequest),
+        responses=answers(201, Activity, 409),
     )
     def schedule_activity(
         request: Request,
@@ -184,7 +231,9 @@ def routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
             headers=lambda doc: {**with_etag(doc), "Location": f"/v1/activities/{doc['id']}"},
         )
 
-    @router.get("", dependencies=reader)
+    @router.get(
+        "", dependencies=reader, response_model=None, responses=answers(200, Page[Activity])
+    )
     def list_activities(
         paging: Paging,
         type: Annotated[str | None, Query()] = None,
@@ -202,7 +251,7 @@ def routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
         )
         return page(items, positions, paging.limit)
 
-    @router.get("/{activity_id}", dependencies=reader)
+    @router.get("/{activity_id}", dependencies=reader, responses=answers(200, Activity, 404))
     def get_activity(activity_id: UUID) -> JSONResponse:
         doc = represent(app.activity(activity_id))
         return JSONResponse(doc, headers=with_etag(doc))
@@ -211,6 +260,10 @@ def routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
         "/{activity_id}/attendances",
         dependencies=writer,
         openapi_extra=body_schema(AttendanceRequest),
+        responses={
+            **answers(201, Attendance, 404, 409),
+            200: {"model": Attendance, "description": "Already recorded: the existing record"},
+        },
     )
     def attend_activity(
         request: Request,
@@ -225,6 +278,7 @@ def routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
         status_code=201,
         dependencies=writer,
         openapi_extra=body_schema(PublicAttendanceRequest),
+        responses=answers(201, PublicAttendance, 404, 409),
     )
     def count_public(
         request: Request,
@@ -247,7 +301,8 @@ def routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
     @router.post(
         "/{activity_id}/cancellation",
         dependencies=writer,
-        openapi_extra=body_schema(CancellationRequest),
+        openapi_extra=body_schema(CancellationRequest, required=False),
+        responses=answers(200, Activity, 404, 409),
     )
     def cancel_activity(
         request: Request,

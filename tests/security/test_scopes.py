@@ -1,0 +1,150 @@
+"""Every endpoint's scope, as the contract's tables give it, is what each service enforces.
+
+The table below is CONTRACT §1-§6 written as data. The OpenAPI each service serves must list
+exactly these operations with exactly these scopes; then, for each operation, no token → 401,
+a token that has every scope but the required one → 403, the required scope alone → neither.
+Public endpoints answer without a token.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.fuzz.platform import SERVICES, Platform
+from tests.security.conftest import all_but, client_from, only
+
+pytestmark = pytest.mark.e2e
+
+ADDRESS = "127.0.1.1"
+PUBLIC = None
+
+# (service, method, path) -> required scope, or PUBLIC; from the contract's tables.
+CONTRACT_SCOPES: dict[tuple[str, str, str], str | None] = {
+    ("membership", "POST", "/v1/cooperatives"): "membership:write",
+    ("membership", "GET", "/v1/cooperatives/{cooperative_id}"): "read",
+    ("membership", "GET", "/v1/cooperatives"): "read",
+    ("membership", "PATCH", "/v1/cooperatives/{cooperative_id}"): "membership:write",
+    ("membership", "POST", "/v1/cooperatives/{cooperative_id}/departure"): "membership:write",
+    ("membership", "POST", "/v1/cooperatives/{cooperative_id}/readmission"): "membership:write",
+    ("membership", "GET", "/v1/cooperatives/{cooperative_id}/history"): "read",
+    ("events", "POST", "/v1/activities"): "events:write",
+    ("events", "GET", "/v1/activities/{activity_id}"): "read",
+    ("events", "GET", "/v1/activities"): "read",
+    ("events", "POST", "/v1/activities/{activity_id}/attendances"): "events:write",
+    ("events", "POST", "/v1/activities/{activity_id}/public-attendance"): "events:write",
+    ("events", "POST", "/v1/activities/{activity_id}/cancellation"): "events:write",
+    ("ambassadors", "POST", "/v1/ambassadors"): "ambassadors:write",
+    ("ambassadors", "GET", "/v1/ambassadors/{ambassador_id}"): "read",
+    ("ambassadors", "GET", "/v1/ambassadors"): "read",
+    ("ambassadors", "POST", "/v1/ambassadors/{ambassador_id}/actions"): "ambassadors:write",
+    ("ambassadors", "POST", "/v1/ambassadors/{ambassador_id}/retirement"): "ambassadors:write",
+    ("ambassadors", "GET", "/v1/ambassadors/{ambassador_id}/personal-data"): "privacy:admin",
+    ("ambassadors", "DELETE", "/v1/ambassadors/{ambassador_id}/personal-data"): "privacy:admin",
+    ("reporting", "GET", "/v1/indicators/{fiscal_year}"): PUBLIC,
+    ("reporting", "GET", "/v1/indicators/{fiscal_year}.csv"): PUBLIC,
+    ("reporting", "GET", "/v1/reports/{fiscal_year}"): PUBLIC,
+    ("reporting", "GET", "/v1/projections/status"): PUBLIC,
+    ("reporting", "POST", "/v1/projections/rebuild"): "reporting:admin",
+}
+# Public routes the OpenAPI does not list (health, metrics, the dashboard).
+UNLISTED_PUBLIC = [
+    *((service, "GET", path) for service in SERVICES for path in ("/healthz", "/metrics")),
+    *((service, "GET", "/readyz") for service in SERVICES),
+    ("reporting", "GET", "/"),
+]
+SECURED = sorted((key, scope) for key, scope in CONTRACT_SCOPES.items() if scope is not None)
+LISTED_PUBLIC = sorted(key for key, scope in CONTRACT_SCOPES.items() if scope is None)
+
+
+def _declared_scopes(document: dict[str, Any], service: str) -> dict[tuple[str, str, str], Any]:
+    declared: dict[tuple[str, str, str], Any] = {}
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            requirements = operation.get("security") or []
+            scopes = sorted(
+                {s for requirement in requirements for v in requirement.values() for s in v}
+            )
+            declared[(service, method.upper(), path)] = (
+                scopes[0] if len(scopes) == 1 else scopes or None
+            )
+    return declared
+
+
+def test_each_openapi_lists_exactly_the_contract_operations_with_their_scopes(
+    secured: Platform,
+) -> None:
+    declared: dict[tuple[str, str, str], Any] = {}
+    for service in SERVICES:
+        declared.update(_declared_scopes(secured.openapi(service), service))
+    assert declared == CONTRACT_SCOPES
+
+
+_PARAMETER = re.compile(r"\{(\w+)\}")
+
+
+def _concrete(path: str) -> str:
+    """A path with every parameter filled with a well-formed value naming nothing."""
+    return _PARAMETER.sub(
+        lambda m: "2023-2024" if m.group(1) == "fiscal_year" else str(uuid.uuid4()), path
+    )
+
+
+def _send(http: httpx.Client, method: str, path: str) -> httpx.Response:
+    body: dict[str, Any] | None = {} if method in ("POST", "PATCH") else None
+    return http.request(method, _concrete(path), json=body)
+
+
+def _assert_problem(response: httpx.Response, status: int) -> None:
+    assert response.status_code == status, (response.request.url, response.text)
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["status"] == status
+
+
+@pytest.mark.parametrize(
+    ("operation", "scope"), SECURED, ids=[f"{m} {p}" for (_, m, p), _ in SECURED]
+)
+def test_a_secured_operation_needs_a_token_that_carries_its_own_scope(
+    secured: Platform, operation: tuple[str, str, str], scope: str
+) -> None:
+    service, method, path = operation
+    with client_from(secured, service, ADDRESS) as anonymous:
+        refused = _send(anonymous, method, path)
+        _assert_problem(refused, 401)
+        assert refused.headers["www-authenticate"].lower().startswith("bearer")
+    with client_from(secured, service, ADDRESS, "a-token-nobody-was-given") as stranger:
+        _assert_problem(_send(stranger, method, path), 401)
+    with client_from(secured, service, ADDRESS, all_but(scope)) as lacking:
+        _assert_problem(_send(lacking, method, path), 403)
+    with client_from(secured, service, ADDRESS, only(scope)) as granted:
+        answered = _send(granted, method, path)
+        assert answered.status_code not in (401, 403, 429), answered.text
+        assert answered.status_code < 500, answered.text
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [*LISTED_PUBLIC, *UNLISTED_PUBLIC],
+    ids=[f"{s} {m} {p}" for s, m, p in [*LISTED_PUBLIC, *UNLISTED_PUBLIC]],
+)
+def test_a_public_endpoint_answers_without_a_token(
+    secured: Platform, operation: tuple[str, str, str]
+) -> None:
+    service, method, path = operation
+    with client_from(secured, service, ADDRESS) as anonymous:
+        answered = anonymous.request(method, _concrete(path))
+    assert answered.status_code == 200, answered.text
+
+
+def test_a_write_scope_does_not_grant_read(secured: Platform) -> None:
+    for service, path in [
+        ("membership", "/v1/cooperatives"),
+        ("events", "/v1/activities"),
+        ("ambassadors", "/v1/ambassadors"),
+    ]:
+        with client_from(secured, service, ADDRESS, only(f"{service}:write")) as writer:
+            _assert_problem(writer.get(path), 403)
