@@ -29,6 +29,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from shared.integration import Envelope, StreamContract
+from shared.logs import correlation_id
 from shared.messaging import Messaging
 from shared.metrics import ServiceMetrics
 from shared.persistence import (
@@ -247,6 +248,7 @@ class StreamConsumer:
             if envelope is not None:
                 if envelope.aggregate_version <= done.get(envelope.aggregate_id, 0):
                     continue  # applied earlier in this batch
+                correlation_id.set(envelope.correlation_id)
                 if isolate:
                     error = self._apply_with_retries(conn, envelope, message)
                 else:

@@ -34,6 +34,7 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.application import StaleVersionError
+from shared.logs import correlation_id
 from shared.metrics import OPENMETRICS_CONTENT_TYPE, ServiceMetrics
 from shared.persistence import (
     CommandContext,
@@ -140,6 +141,39 @@ class BodyLimit:
             return await receive()
 
         await self.app(scope, replay, send)
+
+
+class RequestMetrics:
+    """ASGI middleware: request durations, and commands (non-GET requests) by route and outcome."""
+
+    def __init__(self, app: ASGIApp, metrics: ServiceMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def observe(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, observe)
+        finally:
+            method = scope.get("method", "GET")
+            self.metrics.request_seconds.labels(method, str(status)).observe(
+                time.perf_counter() - started
+            )
+            if method not in ("GET", "HEAD", "OPTIONS"):
+                route = getattr(scope.get("route"), "path", "unmatched")
+                outcome = "ok" if status < 400 else "refused" if status < 500 else "error"
+                self.metrics.commands.labels(f"{method} {route}", outcome).inc()
 
 
 class FailedAuthLimiter:
@@ -479,6 +513,7 @@ def command_context(
         correlation = str(uuid.UUID(given))
     except ValueError:
         correlation = str(uuid.uuid4())
+    correlation_id.set(correlation)
     return CommandContext(
         correlation_id=correlation, traceparent=current_traceparent(), idempotency=idempotency
     )
@@ -651,6 +686,7 @@ def create_api(
         return Response(edge.metrics.render(), media_type=OPENMETRICS_CONTENT_TYPE)
 
     app.add_middleware(BodyLimit)
+    app.add_middleware(RequestMetrics, metrics=edge.metrics)
     instrument_api(app)
     document_edge(app)
     return app

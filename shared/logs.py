@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
 from opentelemetry import trace
+
+correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=None)
+"""The correlation id of the command or message being handled, printed in every log line."""
 
 
 class JsonFormatter(logging.Formatter):
@@ -25,6 +29,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        correlation = correlation_id.get()
+        if correlation:
+            entry["correlation_id"] = correlation
         span = trace.get_current_span().get_span_context()
         if span.is_valid:
             entry["trace_id"] = f"{span.trace_id:032x}"
