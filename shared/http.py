@@ -533,6 +533,11 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
+def etag_header(body: dict[str, Any]) -> dict[str, str]:
+    """The `ETag` header of a resource representation that carries its `version`."""
+    return {"ETag": etag(body["version"])}
+
+
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,18})"?\s*$')
 
 

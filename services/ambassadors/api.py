@@ -22,7 +22,7 @@ from shared.http import (
     answers,
     body_schema,
     check_if_match,
-    etag,
+    etag_header,
     filter_value,
     json_body,
     page,
@@ -135,9 +135,6 @@ def routes(app: Ambassadors, listing: AmbassadorList) -> APIRouter:
         ambassador_id = UUID(ref)
         return represent(app.ambassador(ambassador_id), app.personal.find(ambassador_id))
 
-    def with_etag(body: dict[str, Any]) -> dict[str, str]:
-        return {"ETag": etag(body["version"])}
-
     @router.post(
         "",
         status_code=201,
@@ -165,7 +162,7 @@ def routes(app: Ambassadors, listing: AmbassadorList) -> APIRouter:
                 context=context,
             ),
             render=current,
-            headers=lambda doc: {**with_etag(doc), "Location": f"/v1/ambassadors/{doc['id']}"},
+            headers=lambda doc: {**etag_header(doc), "Location": f"/v1/ambassadors/{doc['id']}"},
         )
 
     @router.get(
@@ -188,7 +185,7 @@ def routes(app: Ambassadors, listing: AmbassadorList) -> APIRouter:
     @router.get("/{ambassador_id}", dependencies=reader, responses=answers(200, Ambassador, 404))
     def get_ambassador(ambassador_id: UUID) -> JSONResponse:
         doc = current(str(ambassador_id))
-        return JSONResponse(doc, headers=with_etag(doc))
+        return JSONResponse(doc, headers=etag_header(doc))
 
     @router.post(
         "/{ambassador_id}/actions",
@@ -254,7 +251,7 @@ def routes(app: Ambassadors, listing: AmbassadorList) -> APIRouter:
                 ambassador_id, retired_on=body.retired_on, context=context
             ),
             render=current,
-            headers=with_etag,
+            headers=etag_header,
         )
 
     @router.get(

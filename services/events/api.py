@@ -37,7 +37,7 @@ from shared.http import (
     answers,
     body_schema,
     command_context,
-    etag,
+    etag_header,
     filter_value,
     json_body,
     page,
@@ -186,9 +186,6 @@ def routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
     def current(ref: str) -> dict[str, Any]:
         return represent(app.activity(UUID(ref)))
 
-    def with_etag(body: dict[str, Any]) -> dict[str, str]:
-        return {"ETag": etag(body["version"])}
-
     def attendance(ref: str) -> dict[str, Any]:
         activity_id, cooperative_id = ref.split("/")
         return represent_attendance(app.attendance(UUID(activity_id), UUID(cooperative_id)))
@@ -228,7 +225,7 @@ def routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
                 context=context,
             ),
             render=current,
-            headers=lambda doc: {**with_etag(doc), "Location": f"/v1/activities/{doc['id']}"},
+            headers=lambda doc: {**etag_header(doc), "Location": f"/v1/activities/{doc['id']}"},
         )
 
     @router.get(
@@ -254,7 +251,7 @@ def routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
     @router.get("/{activity_id}", dependencies=reader, responses=answers(200, Activity, 404))
     def get_activity(activity_id: UUID) -> JSONResponse:
         doc = represent(app.activity(activity_id))
-        return JSONResponse(doc, headers=with_etag(doc))
+        return JSONResponse(doc, headers=etag_header(doc))
 
     @router.post(
         "/{activity_id}/attendances",
@@ -317,7 +314,7 @@ def routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
             resource=str(activity_id),
             command=lambda context: app.cancel(activity_id, reason=body.reason, context=context),
             render=current,
-            headers=with_etag,
+            headers=etag_header,
         )
 
     return router

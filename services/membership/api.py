@@ -33,7 +33,7 @@ from shared.http import (
     answers,
     body_schema,
     check_if_match,
-    etag,
+    etag_header,
     filter_value,
     json_body,
     page,
@@ -157,9 +157,6 @@ def routes(app: Membership, directory: CooperativeDirectory) -> APIRouter:
     def current(ref: str) -> dict[str, Any]:
         return represent(app.cooperative(UUID(ref)))
 
-    def with_etag(body: dict[str, Any]) -> dict[str, str]:
-        return {"ETag": etag(body["version"])}
-
     @router.post(
         "",
         status_code=201,
@@ -180,7 +177,7 @@ def routes(app: Membership, directory: CooperativeDirectory) -> APIRouter:
             resource=str(new_id),
             command=lambda context: app.join(new_id, **body.model_dump(), context=context),
             render=current,
-            headers=lambda doc: {**with_etag(doc), "Location": f"/v1/cooperatives/{doc['id']}"},
+            headers=lambda doc: {**etag_header(doc), "Location": f"/v1/cooperatives/{doc['id']}"},
         )
 
     @router.get(
@@ -204,7 +201,7 @@ def routes(app: Membership, directory: CooperativeDirectory) -> APIRouter:
     @router.get("/{cooperative_id}", dependencies=reader, responses=answers(200, Cooperative, 404))
     def get_cooperative(cooperative_id: UUID) -> JSONResponse:
         doc = represent(app.cooperative(cooperative_id))
-        return JSONResponse(doc, headers=with_etag(doc))
+        return JSONResponse(doc, headers=etag_header(doc))
 
     @router.patch(
         "/{cooperative_id}",
@@ -229,7 +226,7 @@ def routes(app: Membership, directory: CooperativeDirectory) -> APIRouter:
                 context=context,
             ),
             render=current,
-            headers=with_etag,
+            headers=etag_header,
         )
 
     @router.post(
@@ -253,7 +250,7 @@ def routes(app: Membership, directory: CooperativeDirectory) -> APIRouter:
                 cooperative_id, left_on=body.left_on, reason=body.reason, context=context
             ),
             render=current,
-            headers=with_etag,
+            headers=etag_header,
         )
 
     @router.post(
@@ -277,7 +274,7 @@ def routes(app: Membership, directory: CooperativeDirectory) -> APIRouter:
                 cooperative_id, rejoined_on=body.rejoined_on, context=context
             ),
             render=current,
-            headers=with_etag,
+            headers=etag_header,
         )
 
     @router.get(
