@@ -29,6 +29,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from shared.integration import Envelope, StreamContract
+from shared.leadership import leadership
 from shared.logs import correlation_id
 from shared.messaging import Messaging
 from shared.metrics import ServiceMetrics
@@ -114,6 +115,7 @@ class StreamConsumer:
         self.attempts = attempts
         self._stopping = False
         self.caught_up = asyncio.Event()
+        self.leadership = leadership(database, f"consumer:{self.tracking_name}")
 
     def stop(self) -> None:
         """Ask the loop to end after the current batch."""
@@ -122,17 +124,21 @@ class StreamConsumer:
     async def run(self) -> None:
         """Consume until stopped, resuming from the tracking row after any failure."""
         delay = 0.1
-        while not self._stopping:
-            try:
-                await self._consume()
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:
-                log.warning("consumer %s resumes after: %s", self.durable, error)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-            else:
-                delay = 0.1
+        try:
+            while not self._stopping:
+                try:
+                    await self.leadership.acquire()
+                    await self._consume()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as error:
+                    log.warning("consumer %s resumes after: %s", self.durable, error)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 5.0)
+                else:
+                    delay = 0.1
+        finally:
+            await self.leadership.release()
 
     async def _consume(self) -> None:
         await self.messaging.ensure_stream(self.contract)
@@ -157,7 +163,7 @@ class StreamConsumer:
         )
         fresh = True
         try:
-            while not self._stopping:
+            while not self._stopping and await self.leadership.held():
                 try:
                     messages = await subscription.fetch(self.batch_size, timeout=1)
                 except nats.errors.TimeoutError:
