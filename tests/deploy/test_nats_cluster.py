@@ -129,7 +129,7 @@ def cluster(tmp_path: Path) -> Iterator[list[Node]]:
             leaders = {node.meta_leader() for node in nodes}
             return len(leaders) == 1 and None not in leaders
 
-        wait_for(formed, timeout=20, interval=0.1)
+        wait_for(formed, timeout=60, interval=0.1)
         yield nodes
     finally:
         for node in nodes:
