@@ -116,6 +116,7 @@ class StreamConsumer:
         self._stopping = False
         self.caught_up = asyncio.Event()
         self.leadership = leadership(database, f"consumer:{self.tracking_name}")
+        self._parked_counted = False  # the parked rows of earlier processes are in the metric
 
     def stop(self) -> None:
         """Ask the loop to end after the current batch."""
@@ -141,6 +142,11 @@ class StreamConsumer:
             await self.leadership.release()
 
     async def _consume(self) -> None:
+        if not self._parked_counted:
+            # The metric counts every message parked, not only since this process started.
+            _, parked = await asyncio.to_thread(self._local_status)
+            self.metrics.consumer_parked.labels(self.durable).inc(parked)
+            self._parked_counted = True
         await self.messaging.ensure_stream(self.contract)
         js = await self.messaging.jetstream()
         position = await asyncio.to_thread(self.last_applied)

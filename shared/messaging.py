@@ -39,6 +39,20 @@ class Messaging:
         """True while the connection is up."""
         return self._nc is not None and self._nc.is_connected
 
+    async def reachable(self, timeout: float = 1.0) -> bool:
+        """True when JetStream answers a request in time (a frozen or cut-off server does not).
+
+        A request, not `flush`: a flush that times out leaves a cancelled PONG future behind,
+        and nats-py's read loop dies on the late PONG, leaving a connection that never recovers.
+        """
+        if self._nc is None or not self._nc.is_connected:
+            return False
+        try:
+            await self._nc.jetstream(timeout=timeout).account_info()
+        except Exception:
+            return False
+        return True
+
     async def connect(self) -> None:
         """Connect in the background, retrying until NATS answers."""
         delay = 0.1

@@ -23,6 +23,10 @@ from shared.telemetry import publish_span
 log = logging.getLogger(__name__)
 
 NOTIFICATION_HEADER = "Coop-Notification-Id"
+# JetStream stores a message only when the stream's last message is the one named here: a
+# pipelined message never lands after a predecessor lost with a broken connection.
+EXPECTED_LAST_MSG_ID = "Nats-Expected-Last-Msg-Id"
+ACK_STALL_SECONDS = 5.0  # a batch is given up when no ack came for this long
 RECONCILE_LIMIT = 10_000  # at most this many of its messages are checked for gaps at start
 Mapping = Callable[[Any], tuple[str, dict[str, Any]] | None]
 
@@ -48,6 +52,8 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.position_name = f"relay:{contract.stream}"
         self.position = 0
+        self._chained = False  # True once the stream's last message is known (reconciled)
+        self._last_msg_id: str | None = None  # the Nats-Msg-Id of the stream's last message
         self._wakeup = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
@@ -74,7 +80,7 @@ class OutboxRelay:
             except asyncio.CancelledError:
                 raise
             except Exception as error:
-                log.warning("relay %s paused: %s", self.contract.stream, error)
+                log.warning("relay %s paused: %r", self.contract.stream, error)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
@@ -87,9 +93,10 @@ class OutboxRelay:
         """Start after whichever is further: the recorded position or the stream's last message.
 
         When the stream is ahead of the recorded position, the events in between are checked
-        one by one: a pipelined publish can fail for one event while later ones land (a
-        connection lost mid-batch, a stream leader election). Those missing are published now,
-        late rather than never, and nothing already on the stream is published again.
+        one by one. Each publish names the message it must follow, so a later event cannot
+        land after a lost one; a stream written without that check (an older relay)
+        may still have such a gap: those missing are published now, late rather than never,
+        and nothing already on the stream is published again.
         """
         recorded = await asyncio.to_thread(self._load_position)
         js = await self.messaging.jetstream()
@@ -114,6 +121,7 @@ class OutboxRelay:
         """
         info = await js.stream_info(self.contract.stream)
         last_seq, first_seq = info.state.last_seq or 0, info.state.first_seq or 0
+        await self._learn_last_msg_id(js, last_seq)
         present: set[int] = set()
         on_stream = 0
         floor: int | None = None
@@ -153,18 +161,60 @@ class OutboxRelay:
         ]
 
     async def _publish(self, js: Any, notifications: Sequence[Notification]) -> int:
-        """Publish these notifications pipelined and wait for every ack; return how many."""
+        """Publish these notifications pipelined and wait for every ack; return how many.
+
+        Once reconciled, each message names the message it must follow, so the stream only ever
+        holds an unbroken prefix of what was sent: when one message is lost (a connection broken
+        mid-batch, its later messages replayed by the client after reconnecting), JetStream
+        refuses the rest, and the relay resumes from the stream after reconciling.
+        """
         contexts = await asyncio.to_thread(self._contexts, notifications)
+        chained, previous = self._chained, self._last_msg_id
         acks = []
         for notification in notifications:
             message = self._message(notification, contexts)
             if message is None:
                 continue
             subject, body, headers = message
+            if chained and previous is not None:
+                headers[EXPECTED_LAST_MSG_ID] = previous
+            previous = headers["Nats-Msg-Id"]
             acks.append(await js.publish_async(subject, body, headers=headers, wait_stall=5))
-        if acks:
-            await asyncio.wait_for(asyncio.gather(*acks), 10)
+        if not acks:
+            return 0
+        self._chained = False  # the stream's last message is unknown until every ack is in
+        waiting = set(acks)
+        try:
+            while waiting:
+                done, waiting = await asyncio.wait(
+                    waiting, timeout=ACK_STALL_SECONDS, return_when=asyncio.FIRST_COMPLETED
+                )
+                if not done:
+                    raise TimeoutError(f"no JetStream ack for {ACK_STALL_SECONDS} s")
+                if any(ack.cancelled() for ack in done):
+                    raise TimeoutError("a publish was abandoned by the NATS client")
+                errors = [ack.exception() for ack in done if ack.exception() is not None]
+                if errors:
+                    raise errors[0]  # the later messages cannot land after it: resume
+        finally:
+            for ack in waiting:
+                ack.cancel()
+        if chained and not any(ack.result().duplicate for ack in acks):
+            self._chained, self._last_msg_id = True, previous
+        elif chained:
+            await self._learn_last_msg_id(
+                js, (await js.stream_info(self.contract.stream)).state.last_seq
+            )
         return len(acks)
+
+    async def _learn_last_msg_id(self, js: Any, last_seq: int) -> None:
+        """Note the `Nats-Msg-Id` of the stream's last message: the next publish follows it."""
+        self._last_msg_id = None
+        if last_seq:
+            with contextlib.suppress(NotFoundError):
+                message = await js.get_msg(self.contract.stream, seq=last_seq)
+                self._last_msg_id = (message.headers or {}).get("Nats-Msg-Id")
+        self._chained = True
 
     def _load_position(self) -> int:
         with self.app.database.reading() as conn:

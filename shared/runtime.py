@@ -38,8 +38,8 @@ class Service:
     _tasks: list[asyncio.Future[Any]] = field(default_factory=list)
 
     async def ready(self) -> bool:
-        """True when the store answers and NATS is connected."""
-        return self.messaging.is_connected and await asyncio.to_thread(self.database.ping)
+        """True when the store answers and NATS answers a round trip."""
+        return await self.messaging.reachable() and await asyncio.to_thread(self.database.ping)
 
     async def start(self) -> None:
         """Connect to NATS (in the background) and start the followers."""

@@ -66,5 +66,14 @@ class MembershipWithDeparturePolicy:
             )
 
     def apply(self, conn: sa.Connection, envelope: Envelope) -> None:
-        """Move the membership view by one event, in the consumer's transaction."""
+        """Move the membership view by one event, in the consumer's transaction.
+
+        A date the view could not read back (`"2024-13-45"`) fails here, so the consumer parks
+        the message rather than letting it break every later check of its cooperative.
+        """
+        payload = MEMBERSHIP.payload(envelope)
+        for field in ("joined_on", "left_on", "rejoined_on"):
+            value = getattr(payload, field, None)
+            if value is not None:
+                date.fromisoformat(value)
         self.view.apply(conn, envelope)

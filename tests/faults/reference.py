@@ -1,0 +1,121 @@
+"""The indicators of CONTRACT §5 computed directly from a ledger of accepted commands.
+
+Plain Python over the ledger, sharing no code with the reporting service: the figures the
+service must show when it has applied every accepted command exactly once.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+from tests.faults.workload import ACTIVITY_TYPES, REGIONS, YEAR_START, Ledger
+
+
+def _active(periods: list[list[date | None]], day: date) -> bool:
+    return any(
+        start is not None and start <= day and (end is None or day < end) for start, end in periods
+    )
+
+
+def _months(start: date, cutoff: date) -> list[str]:
+    months = []
+    year, month = start.year, start.month
+    while (year, month) <= (cutoff.year, cutoff.month):
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
+def expected_indicators(ledger: Ledger, cutoff: date, start: date = YEAR_START) -> dict[str, Any]:
+    """Every indicator for the fiscal year starting on `start`, cut off on `cutoff`."""
+
+    def in_year(day: date | None) -> bool:
+        return day is not None and start <= day <= cutoff
+
+    active = {i: c for i, c in ledger.cooperatives.items() if _active(c.periods, cutoff)}
+    joined_by_month = dict.fromkeys(_months(start, cutoff), 0)
+    left = 0
+    for coop in ledger.cooperatives.values():
+        for period_start, period_end in coop.periods:
+            if in_year(period_start):
+                assert period_start is not None
+                joined_by_month[f"{period_start.year:04d}-{period_start.month:02d}"] += 1
+            if in_year(period_end):
+                left += 1
+    by_region = dict.fromkeys(REGIONS, 0)
+    by_sector: dict[str, int] = {}
+    for coop in active.values():
+        by_region[coop.region] += 1
+        by_sector[coop.sector] = by_sector.get(coop.sector, 0) + 1
+
+    counted = {i: a for i, a in ledger.activities.items() if in_year(a.date) and not a.cancelled}
+    by_type = dict.fromkeys(ACTIVITY_TYPES, 0)
+    for activity in counted.values():
+        by_type[activity.type] += 1
+    attendances = [(a, c, n) for a, c, n in ledger.attendances if a in counted]
+    participating = {c for _, c, _ in attendances if c in active}
+    participation_by_type = {
+        kind: len({c for a, c, _ in attendances if c in active and counted[a].type == kind})
+        for kind in ACTIVITY_TYPES
+    }
+    total = len(active)
+    rate = (
+        float(
+            (Decimal(len(participating)) / Decimal(total)).quantize(
+                Decimal("0.0001"), ROUND_HALF_EVEN
+            )
+        )
+        if total
+        else 0.0
+    )
+
+    def reach(kind: str) -> tuple[int, int]:
+        public = [
+            (a, n, r) for a, n, r in ledger.public if a in counted and counted[a].type == kind
+        ]
+        regions = {r or counted[a].region for a, _, r in public} - {None}
+        return sum(n for _, n, _ in public), len(regions)
+
+    cine_people, cine_regions = reach("cine_discussion")
+    parcours_people, parcours_regions = reach("parcours_coop")
+    partners = {
+        p.strip().casefold()
+        for a in counted.values()
+        if a.type == "cine_discussion"
+        for p in a.partners
+        if p.strip()
+    }
+    actions = [(m, n) for m, d, n in ledger.actions if in_year(d)]
+    return {
+        "members.total": total,
+        "members.joined": sum(joined_by_month.values()),
+        "members.left": left,
+        "members.joined_by_month": joined_by_month,
+        "members.by_region": by_region,
+        "members.by_sector": dict(sorted(by_sector.items())),
+        "members.worker_members": sum(c.worker_members for c in active.values()),
+        "participation.participating_members": len(participating),
+        "participation.rate": rate,
+        "participation.by_activity_type": participation_by_type,
+        "activities.total": len(counted),
+        "activities.by_type": by_type,
+        "attendance.member_attendances": len(attendances),
+        "attendance.participants": sum(n for _, _, n in attendances),
+        "outreach.cine_discussions": by_type["cine_discussion"],
+        "outreach.people_reached": cine_people,
+        "outreach.regions": cine_regions,
+        "outreach.partners": len(partners),
+        "parcours.sessions": by_type["parcours_coop"],
+        "parcours.participants": parcours_people,
+        "parcours.regions": parcours_regions,
+        "ambassadors.mobilized": len({m for m, _ in actions}),
+        "ambassadors.actions": len(actions),
+        "ambassadors.people_reached": sum(n for _, n in actions),
+        "ambassadors.active": sum(
+            1
+            for m in ledger.ambassadors.values()
+            if m.enrolled_on <= cutoff and (m.ended_on is None or m.ended_on > cutoff)
+        ),
+    }
