@@ -15,6 +15,7 @@ from nats.js.errors import NotFoundError
 
 from shared.application import CoopApplication
 from shared.integration import StreamContract, event_id_for, rfc3339
+from shared.leadership import leadership
 from shared.messaging import Messaging
 from shared.metrics import ServiceMetrics
 from shared.persistence import event_context_table, load_position, save_position
@@ -57,6 +58,7 @@ class OutboxRelay:
         self._wakeup = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
+        self.leadership = leadership(app.database, f"relay:{contract.stream}")
 
     def poke(self) -> None:
         """Wake the relay (safe from any thread)."""
@@ -67,22 +69,26 @@ class OutboxRelay:
         """Publish until stopped; while NATS is away, retry with backoff."""
         self._loop = asyncio.get_running_loop()
         delay = 0.1
-        while not self._stopping:
-            try:
-                await self.messaging.ensure_stream(self.contract)
-                await self._reconcile()
-                delay = 0.1
-                while not self._stopping:
-                    if not await self.publish_once():
-                        self._wakeup.clear()
-                        with contextlib.suppress(TimeoutError):
-                            await asyncio.wait_for(self._wakeup.wait(), 0.5)
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:
-                log.warning("relay %s paused: %r", self.contract.stream, error)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+        try:
+            while not self._stopping:
+                try:
+                    await self.leadership.acquire()  # one publishing instance per stream
+                    await self.messaging.ensure_stream(self.contract)
+                    await self._reconcile()
+                    delay = 0.1
+                    while not self._stopping and await self.leadership.held():
+                        if not await self.publish_once():
+                            self._wakeup.clear()
+                            with contextlib.suppress(TimeoutError):
+                                await asyncio.wait_for(self._wakeup.wait(), 0.5)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as error:
+                    log.warning("relay %s paused: %r", self.contract.stream, error)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 5.0)
+        finally:
+            await self.leadership.release()
 
     def stop(self) -> None:
         """Ask the loop to end."""
