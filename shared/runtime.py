@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import uvicorn
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
 from shared.errors import ConfigurationError
+from shared.http import Edge, FailedAuthLimiter, create_api
 from shared.messaging import Messaging
+from shared.metrics import ServiceMetrics
 from shared.persistence import Database
 from shared.settings import ServiceSettings
 
@@ -68,6 +70,25 @@ class Service:
         finally:
             await self.stop()
 
+    def mount_api(
+        self,
+        metrics: ServiceMetrics,
+        router: APIRouter,
+        install_errors: Callable[[FastAPI], None],
+    ) -> FastAPI:
+        """Build the service's HTTP API: the shared edge, its routes and its error mapping."""
+        edge = Edge(self.settings.tokens, self.database, metrics, FailedAuthLimiter())
+        api = create_api(
+            title=f"Réseau COOP — {self.settings.service}",
+            edge=edge,
+            readiness=self.ready,
+            lifespan=self.lifespan,
+        )
+        api.include_router(router)
+        install_errors(api)
+        self.api = api
+        return api
+
     def serve(self) -> None:
         """Serve HTTP in the foreground until SIGINT/SIGTERM."""
         assert self.api is not None
@@ -82,6 +103,15 @@ class Service:
             timeout_graceful_shutdown=5,
         )
         uvicorn.Server(config).run()
+
+
+def service_messaging(settings: ServiceSettings) -> Messaging:
+    """The service's NATS connection, from its settings."""
+    return Messaging(
+        settings.nats_url or DEFAULT_NATS_URL,
+        name=f"coop-{settings.service}",
+        replicas=settings.nats_replicas,
+    )
 
 
 def ensure_port_free(host: str, port: int, service: str) -> None:

@@ -10,12 +10,10 @@ from services.ambassadors.contracts import AMBASSADORS, to_integration
 from shared import membership_view
 from shared.consumer import StreamConsumer
 from shared.contracts.membership import MEMBERSHIP
-from shared.http import Edge, FailedAuthLimiter, create_api
-from shared.messaging import Messaging
 from shared.metrics import ServiceMetrics
 from shared.outbox import OutboxRelay
 from shared.persistence import Database
-from shared.runtime import DEFAULT_NATS_URL, Service
+from shared.runtime import Service, service_messaging
 from shared.settings import ServiceSettings
 
 
@@ -35,11 +33,7 @@ def build(settings: ServiceSettings) -> Service:
     listing.catch_up()
 
     metrics = ServiceMetrics("ambassadors")
-    messaging = Messaging(
-        settings.nats_url or DEFAULT_NATS_URL,
-        name="coop-ambassadors",
-        replicas=settings.nats_replicas,
-    )
+    messaging = service_messaging(settings)
     relay = OutboxRelay(app, messaging, AMBASSADORS, to_integration, metrics)
     app.on_saved(relay.poke)
     consumer = StreamConsumer(
@@ -59,14 +53,5 @@ def build(settings: ServiceSettings) -> Service:
         stoppers=[relay.stop, consumer.stop],
     )
     service.closers.append(app.close)
-    edge = Edge(settings.tokens, database, metrics, FailedAuthLimiter())
-    api = create_api(
-        title="Réseau COOP — ambassadors",
-        edge=edge,
-        readiness=service.ready,
-        lifespan=service.lifespan,
-    )
-    api.include_router(routes(app, listing))
-    install_errors(api)
-    service.api = api
+    service.mount_api(metrics, routes(app, listing), install_errors)
     return service

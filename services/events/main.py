@@ -8,13 +8,11 @@ from services.events.application import Events
 from services.events.consumers import membership_consumer
 from services.events.contracts import EVENTS, to_integration
 from shared import membership_view
-from shared.http import Edge, FailedAuthLimiter, create_api
 from shared.membership_view import MembershipView
-from shared.messaging import Messaging
 from shared.metrics import ServiceMetrics
 from shared.outbox import OutboxRelay
 from shared.persistence import Database
-from shared.runtime import DEFAULT_NATS_URL, Service
+from shared.runtime import Service, service_messaging
 from shared.settings import ServiceSettings
 
 
@@ -28,11 +26,7 @@ def build(settings: ServiceSettings) -> Service:
     catalogue.catch_up()
 
     metrics = ServiceMetrics("events")
-    messaging = Messaging(
-        settings.nats_url or DEFAULT_NATS_URL,
-        name="coop-events",
-        replicas=settings.nats_replicas,
-    )
+    messaging = service_messaging(settings)
     relay = OutboxRelay(app, messaging, EVENTS, to_integration, metrics)
     app.on_saved(relay.poke)
     consumer = membership_consumer(database, messaging, members, metrics)
@@ -45,14 +39,5 @@ def build(settings: ServiceSettings) -> Service:
         stoppers=[relay.stop, consumer.stop],
     )
     service.closers.append(app.close)
-    edge = Edge(settings.tokens, database, metrics, FailedAuthLimiter())
-    api = create_api(
-        title="Réseau COOP — events",
-        edge=edge,
-        readiness=service.ready,
-        lifespan=service.lifespan,
-    )
-    api.include_router(routes(app, catalogue))
-    install_errors(api)
-    service.api = api
+    service.mount_api(metrics, routes(app, catalogue), install_errors)
     return service

@@ -12,11 +12,9 @@ from services.reporting import facts
 from services.reporting.api import install_errors, routes
 from services.reporting.projector import Projector, freshness_metadata
 from services.reporting.read_model import ReadModel
-from shared.http import Edge, FailedAuthLimiter, create_api
-from shared.messaging import Messaging
 from shared.metrics import ServiceMetrics
 from shared.persistence import Database
-from shared.runtime import DEFAULT_NATS_URL, Service
+from shared.runtime import Service, service_messaging
 from shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -52,25 +50,12 @@ def build(settings: ServiceSettings) -> Service:
         facts.create_schema(conn)
 
     metrics = ServiceMetrics("reporting")
-    messaging = Messaging(
-        settings.nats_url or DEFAULT_NATS_URL,
-        name="coop-reporting",
-        replicas=settings.nats_replicas,
-    )
+    messaging = service_messaging(settings)
     projector = Projector(database, messaging, metrics)
     read_model = ReadModel(database, projector, settings.fiscal_year_start)
     metrics.registry.register(IndicatorCollector(read_model))
 
     service = Service(settings, database, messaging, workers=[projector.run])
     service.stoppers.append(projector.stop)
-    edge = Edge(settings.tokens, database, metrics, FailedAuthLimiter())
-    api = create_api(
-        title="Réseau COOP — reporting",
-        edge=edge,
-        readiness=service.ready,
-        lifespan=service.lifespan,
-    )
-    api.include_router(routes(read_model, projector))
-    install_errors(api)
-    service.api = api
+    service.mount_api(metrics, routes(read_model, projector), install_errors)
     return service
