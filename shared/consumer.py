@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import nats.errors
 import sqlalchemy as sa
@@ -42,7 +42,7 @@ from shared.persistence import (
     save_position,
     tracking_table,
 )
-from shared.telemetry import consumer_span
+from shared.telemetry import consumer_span, is_enabled
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,24 @@ class Projection(Protocol):
 
     def apply(self, conn: sa.Connection, envelope: Envelope) -> None:
         """Apply the message's effect inside the consumer's transaction."""
+
+
+class Batch(Protocol):
+    """Messages applied together: each in order, then written at once."""
+
+    def apply(self, envelope: Envelope) -> None:
+        """Apply one message's effect to the batch."""
+
+    def flush(self) -> None:
+        """Write the batch's effect inside the consumer's transaction."""
+
+
+@runtime_checkable
+class BatchProjection(Projection, Protocol):
+    """A projection that applies a whole batch of messages with few statements."""
+
+    def begin(self, conn: sa.Connection, envelopes: Sequence[Envelope]) -> Batch:
+        """Read what ``envelopes`` need; they are then applied in order and flushed."""
 
 
 class SequenceGap(Exception):
@@ -116,6 +134,7 @@ class StreamConsumer:
         self._stopping = False
         self.caught_up = asyncio.Event()
         self.leadership = leadership(database, f"consumer:{self.tracking_name}")
+        self._tracing = False  # whether spans are made, read once per batch
         self._parked_counted = False  # the parked rows of earlier processes are in the metric
 
     def stop(self) -> None:
@@ -168,20 +187,26 @@ class StreamConsumer:
             config=config,
         )
         fresh = True
+        # The next batch is fetched while the current one is applied.
+        fetching = asyncio.ensure_future(subscription.fetch(self.batch_size, timeout=1))
         try:
             while not self._stopping and await self.leadership.held():
                 try:
-                    messages = await subscription.fetch(self.batch_size, timeout=1)
+                    messages = await fetching
                 except nats.errors.TimeoutError:
+                    fetching = asyncio.ensure_future(subscription.fetch(self.batch_size, timeout=1))
                     self.caught_up.set()
                     await self._update_lag(js)
                     continue
+                fetching = asyncio.ensure_future(subscription.fetch(self.batch_size, timeout=1))
                 position = await asyncio.to_thread(self._apply_batch, messages, fresh)
                 fresh = False
                 for message in messages:
                     await message.ack()
                 self.metrics.consumer_applied.labels(self.durable).inc(len(messages))
         finally:
+            fetching.cancel()
+            await asyncio.gather(fetching, return_exceptions=True)
             await subscription.unsubscribe()
 
     async def _update_lag(self, js: Any) -> None:
@@ -199,7 +224,14 @@ class StreamConsumer:
         with self.database.reading() as conn:
             return load_position(conn, self.tracking_name)
 
+    def _span(self, step: str, envelope: Envelope, message: Msg) -> AbstractContextManager[None]:
+        """The span of one message's step, when tracing is on."""
+        if not self._tracing:
+            return nullcontext()
+        return consumer_span(f"{step} {envelope.event_type}", message.headers)
+
     def _apply_batch(self, messages: Sequence[Msg], fresh: bool) -> int:
+        self._tracing = is_enabled()
         decoded = [(m, *self._decode(m)) for m in messages]
         aggregates = {e.aggregate_id for _, e, _ in decoded if e is not None}
         with self.database.reading() as conn:
@@ -256,6 +288,9 @@ class StreamConsumer:
         """
         done = dict(applied)
         parked = 0
+        batch = None
+        if not isolate and isinstance(self.projection, BatchProjection):
+            batch = self.projection.begin(conn, [e for _, _, e, _ in pending if e is not None])
         for sequence, message, envelope, error in pending:
             if envelope is not None:
                 if envelope.aggregate_version <= done.get(envelope.aggregate_id, 0):
@@ -264,13 +299,18 @@ class StreamConsumer:
                 if isolate:
                     error = self._apply_with_retries(conn, envelope, message)
                 else:
-                    with consumer_span(f"apply {envelope.event_type}", message.headers):
-                        self.projection.apply(conn, envelope)
+                    with self._span("apply", envelope, message):
+                        if batch is None:
+                            self.projection.apply(conn, envelope)
+                        else:
+                            batch.apply(envelope)
                 if error is None:
                     done[envelope.aggregate_id] = envelope.aggregate_version
             if error is not None:
                 self._park(conn, sequence, message.subject, error)
                 parked += 1
+        if batch is not None:
+            batch.flush()
         return done, parked
 
     def _applied_versions(self, conn: sa.Connection, aggregates: set[str]) -> dict[str, int]:
@@ -306,7 +346,7 @@ class StreamConsumer:
 
     def _decode(self, message: Msg) -> tuple[Envelope | None, str | None]:
         try:
-            envelope = Envelope.model_validate(json.loads(message.data))
+            envelope = Envelope.model_validate_json(message.data)
             return self.contract.upcast(envelope), None
         except (ValueError, ValidationError, KeyError) as error:
             return None, f"undecodable message: {error}"
@@ -315,7 +355,7 @@ class StreamConsumer:
         error: Exception | None = None
         for _ in range(self.attempts):
             try:
-                with consumer_span(f"prepare {envelope.event_type}", message.headers):
+                with self._span("prepare", envelope, message):
                     self.projection.prepare(envelope)
                 return None
             except sa.exc.OperationalError:
@@ -331,7 +371,7 @@ class StreamConsumer:
         for _ in range(self.attempts):
             try:
                 with (
-                    consumer_span(f"apply {envelope.event_type}", message.headers),
+                    self._span("apply", envelope, message),
                     conn.begin_nested(),
                 ):
                     self.projection.apply(conn, envelope)

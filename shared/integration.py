@@ -79,6 +79,8 @@ class StreamContract:
     def upcast(self, envelope: Envelope) -> Envelope:
         """Bring an envelope's payload up to the current schema version of its event."""
         current = self.versions.get(envelope.event_type, envelope.schema_version)
+        if envelope.schema_version >= current:
+            return envelope
         data, version = dict(envelope.data), envelope.schema_version
         while version < current:
             data = self.upcasters[(envelope.event_type, version)](data)

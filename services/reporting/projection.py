@@ -1,19 +1,26 @@
 """Projection of the integration events (CONTRACT §7) into the reporting fact model.
 
-``apply_event`` applies one envelope to one generation of the fact tables. It is deterministic
-(no clock, no randomness) and tolerant of events that reference rows it has not seen: an
-attendance, public attendance or cancellation before its activity, an ambassador's action or
-end before the enrolment, a profile update or departure of an unknown cooperative. Exactly-once
-delivery is the caller's job (stream sequence tracking in the same transaction).
+A ``FactBatch`` applies envelopes, in order, to one generation of the fact tables: it reads the
+rows its events touch with one query per table, applies every event to them in memory, then
+writes the rows that changed with one upsert per table. How a history is cut into batches does
+not change the facts; ``apply_event`` is a batch of one.
+
+Application is deterministic (no clock, no randomness) and tolerant of events that reference
+rows it has not seen: an attendance, public attendance or cancellation before its activity, an
+ambassador's action or end before the enrolment, a profile update or departure of an unknown
+cooperative. Exactly-once delivery is the caller's job (stream sequence tracking in the same
+transaction).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from services.reporting.facts import (
     FACT_TABLES,
@@ -29,28 +36,29 @@ from services.reporting.facts import (
 
 Envelope = Mapping[str, Any]
 Data = Mapping[str, Any]
+Row = dict[str, Any]
 
 PROFILE_FIELDS = ("name", "region", "sector", "worker_members", "neq")
+MEMBERSHIP_EVENTS = frozenset({"CoopJoined", "CoopProfileUpdated", "CoopLeft", "CoopRejoined"})
+ACTIVITY_EVENTS = frozenset({"ActivityScheduled", "ActivityCancelled", "ActivityAttended"})
+AMBASSADOR_EVENTS = frozenset({"AmbassadorEnrolled", "AmbassadorRetired", "AmbassadorDeactivated"})
 
 
 class ProjectionError(ValueError):
     """An integration event cannot be applied: its envelope or data is malformed."""
 
 
-def apply_event(conn: sa.Connection, generation: int, envelope: Mapping[str, Any]) -> None:
+def apply_event(conn: sa.Connection, generation: int, envelope: Envelope) -> None:
     """Apply one integration event envelope to the fact tables of ``generation``."""
-    if not isinstance(envelope, Mapping):
-        raise ProjectionError("the envelope is not an object")
-    event_type = envelope.get("event_type")
-    if not isinstance(event_type, str):
-        raise ProjectionError("the envelope has no event_type")
-    handler = _HANDLERS.get(event_type)
-    if handler is None:
-        return  # an event type the reporting service does not project
-    data = envelope.get("data")
-    if not isinstance(data, Mapping):
-        raise ProjectionError(f"{event_type}: data is not an object")
-    handler(_Context(conn, generation, envelope, data))
+    apply_events(conn, generation, [envelope])
+
+
+def apply_events(conn: sa.Connection, generation: int, envelopes: Sequence[Envelope]) -> None:
+    """Apply integration event envelopes, in order, to the fact tables of ``generation``."""
+    batch = FactBatch(conn, generation, envelopes)
+    for envelope in envelopes:
+        batch.apply(envelope)
+    batch.flush()
 
 
 def drop_generation(conn: sa.Connection, generation: int) -> None:
@@ -59,14 +67,204 @@ def drop_generation(conn: sa.Connection, generation: int) -> None:
         conn.execute(sa.delete(table).where(table.c.generation == generation))
 
 
-class _Context:
-    """One event being applied: the connection, the generation and the event's fields."""
+class _Rows:
+    """The rows of one fact table that a batch reads or writes, by key (generation aside).
 
-    def __init__(
-        self, conn: sa.Connection, generation: int, envelope: Envelope, data: Data
+    ``group`` names the column by which rows are also listed (a cooperative's periods, an
+    activity's attendances).
+    """
+
+    def __init__(self, table: sa.Table, group: str | None = None) -> None:
+        self.table = table
+        self.key_columns = [c.name for c in table.primary_key.columns if c.name != "generation"]
+        self.group = group
+        self.rows: dict[Any, Row] = {}
+        self.groups: dict[Any, list[Row]] = {}
+        self.changed: dict[Any, None] = {}  # keys, in the order they first changed
+
+    def key(self, row: Row) -> Any:
+        if len(self.key_columns) == 1:
+            return row[self.key_columns[0]]
+        return tuple(row[c] for c in self.key_columns)
+
+    def load(
+        self, conn: sa.Connection, generation: int, column: str, values: Iterable[Any]
     ) -> None:
+        """Read the rows whose ``column`` is one of ``values``."""
+        wanted = sorted(set(values))
+        if not wanted:
+            return
+        if self.group == column:
+            for value in wanted:
+                self.groups.setdefault(value, [])
+        table = self.table
+        for chunk in _chunks(wanted):
+            query = sa.select(table).where(
+                table.c.generation == generation, table.c[column].in_(chunk)
+            )
+            for found in conn.execute(query):
+                row = dict(found._mapping)
+                del row["generation"]
+                self._keep(row)
+
+    def _keep(self, row: Row) -> None:
+        self.rows[self.key(row)] = row
+        if self.group is not None:
+            self.groups.setdefault(row[self.group], []).append(row)
+
+    def get(self, key: Any) -> Row | None:
+        return self.rows.get(key)
+
+    def group_of(self, value: Any) -> list[Row]:
+        """The rows whose group column is ``value``."""
+        return self.groups.get(value, [])
+
+    def add(self, row: Row) -> Row:
+        """A new row, to be written."""
+        self._keep(row)
+        self.changed[self.key(row)] = None
+        return row
+
+    def update(self, row: Row, values: Mapping[str, Any]) -> None:
+        """Change a row's columns; it is written only when a value differs."""
+        for column, value in values.items():
+            if row[column] != value:
+                row[column] = value
+                self.changed[self.key(row)] = None
+
+    def flush(self, conn: sa.Connection, generation: int) -> None:
+        """Write every row that changed."""
+        if self.changed:
+            rows = [{"generation": generation, **self.rows[key]} for key in self.changed]
+            conn.execute(_upsert(conn.dialect.name, self.table), rows)
+            self.changed.clear()
+
+
+_UPSERTS: dict[tuple[str, str], sa.Insert] = {}
+
+
+def _upsert(dialect: str, table: sa.Table) -> sa.Insert:
+    """INSERT … ON CONFLICT (primary key) DO UPDATE of every other column, for ``dialect``."""
+    statement = _UPSERTS.get((dialect, table.name))
+    if statement is None:
+        insert = (sqlite_insert if dialect == "sqlite" else postgresql_insert)(table)
+        keys = [c.name for c in table.primary_key.columns]
+        statement = insert.on_conflict_do_update(
+            index_elements=keys,
+            set_={c.name: insert.excluded[c.name] for c in table.columns if c.name not in keys},
+        )
+        _UPSERTS[(dialect, table.name)] = statement
+    return statement
+
+
+def _chunks(values: list[Any], size: int = 500) -> Iterable[list[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+class FactBatch:
+    """Envelopes applied in memory to the rows they touch, then written in one go."""
+
+    def __init__(self, conn: sa.Connection, generation: int, envelopes: Sequence[Envelope]) -> None:
         self.conn = conn
         self.generation = generation
+        self.cooperatives = _Rows(cooperatives)
+        self.periods = _Rows(membership_periods, group="cooperative_id")
+        self.activities = _Rows(activities)
+        self.attendances = _Rows(attendances, group="activity_id")
+        self.ambassadors = _Rows(ambassadors)
+        self.public_attendances = _Rows(public_attendances)
+        self.actions = _Rows(ambassador_actions)
+        self.partners: dict[str, dict[str, str]] = {}  # an activity's partners, replaced
+        self._load(envelopes)
+
+    def _load(self, envelopes: Sequence[Envelope]) -> None:
+        ids: dict[str, set[str]] = {
+            "cooperative_id": set(),
+            "activity_id": set(),
+            "ambassador_id": set(),
+        }
+        for envelope in envelopes:
+            event_type = envelope.get("event_type") if isinstance(envelope, Mapping) else None
+            field = (
+                "cooperative_id"
+                if event_type in MEMBERSHIP_EVENTS
+                else "activity_id"
+                if event_type in ACTIVITY_EVENTS
+                else "ambassador_id"
+                if event_type in AMBASSADOR_EVENTS
+                else None
+            )
+            data = envelope.get("data") if field else None
+            if field and isinstance(data, Mapping):
+                value = data.get(field)
+                if value is None:
+                    value = envelope.get("aggregate_id")
+                if isinstance(value, str):
+                    ids[field].add(value)
+        conn, generation = self.conn, self.generation
+        self.cooperatives.load(conn, generation, "cooperative_id", ids["cooperative_id"])
+        self.periods.load(conn, generation, "cooperative_id", ids["cooperative_id"])
+        self.activities.load(conn, generation, "activity_id", ids["activity_id"])
+        self.attendances.load(conn, generation, "activity_id", ids["activity_id"])
+        self.ambassadors.load(conn, generation, "ambassador_id", ids["ambassador_id"])
+
+    def apply(self, envelope: Envelope) -> None:
+        """Apply one envelope to the batch's rows."""
+        if not isinstance(envelope, Mapping):
+            raise ProjectionError("the envelope is not an object")
+        event_type = envelope.get("event_type")
+        if not isinstance(event_type, str):
+            raise ProjectionError("the envelope has no event_type")
+        handler = _HANDLERS.get(event_type)
+        if handler is None:
+            return  # an event type the reporting service does not project
+        data = envelope.get("data")
+        if not isinstance(data, Mapping):
+            raise ProjectionError(f"{event_type}: data is not an object")
+        handler(_Context(self, envelope, data))
+
+    def flush(self) -> None:
+        """Write every row the batch changed."""
+        conn, generation = self.conn, self.generation
+        for table_rows in (
+            self.cooperatives,
+            self.periods,
+            self.activities,
+            self.attendances,
+            self.public_attendances,
+            self.ambassadors,
+            self.actions,
+        ):
+            table_rows.flush(conn, generation)
+        if self.partners:
+            table = activity_partners
+            for chunk in _chunks(sorted(self.partners)):
+                conn.execute(
+                    sa.delete(table).where(
+                        table.c.generation == generation, table.c.activity_id.in_(chunk)
+                    )
+                )
+            partner_rows = [
+                {
+                    "generation": generation,
+                    "activity_id": activity_id,
+                    "partner_key": key,
+                    "partner": name,
+                }
+                for activity_id, names in self.partners.items()
+                for key, name in names.items()
+            ]
+            if partner_rows:
+                conn.execute(sa.insert(table), partner_rows)
+            self.partners.clear()
+
+
+class _Context:
+    """One event being applied: the batch, the event's fields and their checks."""
+
+    def __init__(self, batch: FactBatch, envelope: Envelope, data: Data) -> None:
+        self.batch = batch
         self.envelope = envelope
         self.data = data
         self.event_type = str(envelope.get("event_type"))
@@ -149,88 +347,47 @@ def _profile_values(ctx: _Context, source: Data) -> dict[str, Any]:
     return values
 
 
-def _cooperative_row(ctx: _Context, cooperative_id: str) -> sa.Row[Any] | None:
-    return ctx.conn.execute(
-        sa.select(cooperatives).where(
-            cooperatives.c.generation == ctx.generation,
-            cooperatives.c.cooperative_id == cooperative_id,
+def _ensure_cooperative(ctx: _Context, cooperative_id: str) -> Row:
+    row = ctx.batch.cooperatives.get(cooperative_id)
+    if row is None:
+        row = ctx.batch.cooperatives.add(
+            {"cooperative_id": cooperative_id, **dict.fromkeys(PROFILE_FIELDS)}
         )
-    ).first()
+    return row
 
 
-def _ensure_cooperative(ctx: _Context, cooperative_id: str) -> None:
-    if _cooperative_row(ctx, cooperative_id) is None:
-        ctx.conn.execute(
-            sa.insert(cooperatives).values(generation=ctx.generation, cooperative_id=cooperative_id)
-        )
-
-
-def _update_cooperative(ctx: _Context, cooperative_id: str, values: Mapping[str, Any]) -> None:
-    if values:
-        ctx.conn.execute(
-            sa.update(cooperatives)
-            .where(
-                cooperatives.c.generation == ctx.generation,
-                cooperatives.c.cooperative_id == cooperative_id,
-            )
-            .values(**values)
-        )
-
-
-def _periods(ctx: _Context, cooperative_id: str) -> list[sa.Row[Any]]:
-    return list(
-        ctx.conn.execute(
-            sa.select(membership_periods)
-            .where(
-                membership_periods.c.generation == ctx.generation,
-                membership_periods.c.cooperative_id == cooperative_id,
-            )
-            .order_by(membership_periods.c.period_number)
-        )
-    )
-
-
-def _add_period(
-    ctx: _Context,
-    cooperative_id: str,
-    periods: list[sa.Row[Any]],
-    start: date | None,
-    end: date | None,
-) -> None:
-    number = max((p.period_number for p in periods), default=0) + 1
-    ctx.conn.execute(
-        sa.insert(membership_periods).values(
-            generation=ctx.generation,
-            cooperative_id=cooperative_id,
-            period_number=number,
-            start_on=start,
-            end_on=end,
-        )
+def _add_period(ctx: _Context, cooperative_id: str, start: date | None, end: date | None) -> None:
+    periods = ctx.batch.periods.group_of(cooperative_id)
+    number = max((p["period_number"] for p in periods), default=0) + 1
+    ctx.batch.periods.add(
+        {
+            "cooperative_id": cooperative_id,
+            "period_number": number,
+            "start_on": start,
+            "end_on": end,
+        }
     )
 
 
 def _open_period(ctx: _Context, cooperative_id: str, start: date) -> None:
     """Open a period on ``start`` unless one already starts that day."""
-    periods = _periods(ctx, cooperative_id)
-    if all(p.start_on != start for p in periods):
-        _add_period(ctx, cooperative_id, periods, start, None)
+    if all(p["start_on"] != start for p in ctx.batch.periods.group_of(cooperative_id)):
+        _add_period(ctx, cooperative_id, start, None)
 
 
 def _coop_joined(ctx: _Context) -> None:
     cooperative_id = ctx.identifier("cooperative_id")
     joined_on = ctx.required_date("joined_on")
     profile = _profile_values(ctx, ctx.data)
-    existing = _cooperative_row(ctx, cooperative_id)
+    existing = ctx.batch.cooperatives.get(cooperative_id)
     if existing is None:
-        ctx.conn.execute(
-            sa.insert(cooperatives).values(
-                generation=ctx.generation, cooperative_id=cooperative_id, **profile
-            )
+        ctx.batch.cooperatives.add(
+            {"cooperative_id": cooperative_id, **dict.fromkeys(PROFILE_FIELDS), **profile}
         )
     else:
         # The row came from events applied earlier; keep what they set, fill in the rest.
-        missing = {k: v for k, v in profile.items() if getattr(existing, k) is None}
-        _update_cooperative(ctx, cooperative_id, missing)
+        missing = {k: v for k, v in profile.items() if existing[k] is None}
+        ctx.batch.cooperatives.update(existing, missing)
     _open_period(ctx, cooperative_id, joined_on)
 
 
@@ -239,30 +396,22 @@ def _coop_profile_updated(ctx: _Context) -> None:
     changes = ctx.data.get("changes", {})
     if not isinstance(changes, Mapping):
         raise ctx.fail("changes is not an object")
-    _ensure_cooperative(ctx, cooperative_id)
-    _update_cooperative(ctx, cooperative_id, _profile_values(ctx, changes))
+    row = _ensure_cooperative(ctx, cooperative_id)
+    ctx.batch.cooperatives.update(row, _profile_values(ctx, changes))
 
 
 def _coop_left(ctx: _Context) -> None:
     cooperative_id = ctx.identifier("cooperative_id")
     left_on = ctx.required_date("left_on")
     _ensure_cooperative(ctx, cooperative_id)
-    closed = ctx.conn.execute(
-        sa.update(membership_periods)
-        .where(
-            membership_periods.c.generation == ctx.generation,
-            membership_periods.c.cooperative_id == cooperative_id,
-            membership_periods.c.end_on.is_(None),
-        )
-        .values(end_on=left_on)
-    ).rowcount
-    if closed:
-        return
-    periods = _periods(ctx, cooperative_id)
-    if all(p.end_on != left_on for p in periods):
+    periods = ctx.batch.periods.group_of(cooperative_id)
+    open_periods = [p for p in periods if p["end_on"] is None]
+    for period in open_periods:
+        ctx.batch.periods.update(period, {"end_on": left_on})
+    if not open_periods and all(p["end_on"] != left_on for p in periods):
         # A departure without a known open period: keep it, so that it is counted as a
         # departure; a null start never makes the cooperative active.
-        _add_period(ctx, cooperative_id, periods, None, left_on)
+        _add_period(ctx, cooperative_id, None, left_on)
 
 
 def _coop_rejoined(ctx: _Context) -> None:
@@ -275,38 +424,24 @@ def _coop_rejoined(ctx: _Context) -> None:
 # --- activities and attendance ----------------------------------------------------------------
 
 
-def _activity_row(ctx: _Context, activity_id: str) -> sa.Row[Any] | None:
-    return ctx.conn.execute(
-        sa.select(activities).where(
-            activities.c.generation == ctx.generation,
-            activities.c.activity_id == activity_id,
-        )
-    ).first()
-
-
-def _activity_key(ctx: _Context, activity_id: str) -> tuple[sa.ColumnElement[bool], ...]:
-    return (
-        activities.c.generation == ctx.generation,
-        activities.c.activity_id == activity_id,
-    )
-
-
-def _ensure_activity(ctx: _Context, activity_id: str) -> sa.Row[Any]:
-    """The activity's row, inserting a placeholder (not yet scheduled) when it is unknown."""
-    row = _activity_row(ctx, activity_id)
+def _ensure_activity(ctx: _Context, activity_id: str) -> Row:
+    """The activity's row, adding a placeholder (not yet scheduled) when it is unknown."""
+    row = ctx.batch.activities.get(activity_id)
     if row is None:
-        ctx.conn.execute(
-            sa.insert(activities).values(
-                generation=ctx.generation,
-                activity_id=activity_id,
-                scheduled=False,
-                cancelled=False,
-                member_attendances=0,
-                participants=0,
-            )
+        row = ctx.batch.activities.add(
+            {
+                "activity_id": activity_id,
+                "type": None,
+                "title": None,
+                "activity_date": None,
+                "region": None,
+                "format": None,
+                "scheduled": False,
+                "cancelled": False,
+                "member_attendances": 0,
+                "participants": 0,
+            }
         )
-        row = _activity_row(ctx, activity_id)
-        assert row is not None
     return row
 
 
@@ -326,6 +461,12 @@ def _partner_names(ctx: _Context) -> dict[str, str]:
     return names
 
 
+def _update_attendances(ctx: _Context, activity_id: str, values: Mapping[str, Any]) -> None:
+    """Copy the activity's fields onto every attendance record of the activity."""
+    for attendance in ctx.batch.attendances.group_of(activity_id):
+        ctx.batch.attendances.update(attendance, values)
+
+
 def _activity_scheduled(ctx: _Context) -> None:
     activity_id = ctx.identifier("activity_id")
     values = {
@@ -337,52 +478,21 @@ def _activity_scheduled(ctx: _Context) -> None:
         "scheduled": True,
     }
     partners = _partner_names(ctx)
-    _ensure_activity(ctx, activity_id)  # an earlier cancellation or attendance keeps its effect
-    ctx.conn.execute(sa.update(activities).where(*_activity_key(ctx, activity_id)).values(values))
-    ctx.conn.execute(
-        sa.delete(activity_partners).where(
-            activity_partners.c.generation == ctx.generation,
-            activity_partners.c.activity_id == activity_id,
-        )
-    )
-    if partners:
-        ctx.conn.execute(
-            sa.insert(activity_partners),
-            [
-                {
-                    "generation": ctx.generation,
-                    "activity_id": activity_id,
-                    "partner_key": key,
-                    "partner": name,
-                }
-                for key, name in partners.items()
-            ],
-        )
+    # An earlier cancellation or attendance keeps its effect.
+    ctx.batch.activities.update(_ensure_activity(ctx, activity_id), values)
+    ctx.batch.partners[activity_id] = partners
     # Attendance recorded before the activity was known takes the activity's type and date.
-    ctx.conn.execute(
-        sa.update(attendances)
-        .where(
-            attendances.c.generation == ctx.generation,
-            attendances.c.activity_id == activity_id,
-        )
-        .values(activity_type=values["type"], activity_date=values["activity_date"])
+    _update_attendances(
+        ctx,
+        activity_id,
+        {"activity_type": values["type"], "activity_date": values["activity_date"]},
     )
 
 
 def _activity_cancelled(ctx: _Context) -> None:
     activity_id = ctx.identifier("activity_id")
-    _ensure_activity(ctx, activity_id)
-    ctx.conn.execute(
-        sa.update(activities).where(*_activity_key(ctx, activity_id)).values(cancelled=True)
-    )
-    ctx.conn.execute(
-        sa.update(attendances)
-        .where(
-            attendances.c.generation == ctx.generation,
-            attendances.c.activity_id == activity_id,
-        )
-        .values(activity_cancelled=True)
-    )
+    ctx.batch.activities.update(_ensure_activity(ctx, activity_id), {"cancelled": True})
+    _update_attendances(ctx, activity_id, {"activity_cancelled": True})
 
 
 def _activity_attended(ctx: _Context) -> None:
@@ -394,92 +504,51 @@ def _activity_attended(ctx: _Context) -> None:
     told_type = ctx.optional_text("activity_type")
     told_date = ctx.optional_date("activity_date")
     activity = _ensure_activity(ctx, activity_id)
-    activity_type, activity_date = activity.type, activity.activity_date
-    if not activity.scheduled:
+    if not activity["scheduled"]:
         # Not scheduled yet: the attendance tells the activity's type and date.
-        activity_type = activity_type or told_type
-        activity_date = activity_date or told_date
-        ctx.conn.execute(
-            sa.update(activities)
-            .where(*_activity_key(ctx, activity_id))
-            .values(type=activity_type, activity_date=activity_date)
+        ctx.batch.activities.update(
+            activity,
+            {
+                "type": activity["type"] or told_type,
+                "activity_date": activity["activity_date"] or told_date,
+            },
         )
-    key = (
-        attendances.c.generation == ctx.generation,
-        attendances.c.activity_id == activity_id,
-        attendances.c.cooperative_id == cooperative_id,
-    )
     values = {
         "participants": participants,
-        "activity_type": activity_type,
-        "activity_date": activity_date,
-        "activity_cancelled": bool(activity.cancelled),
+        "activity_type": activity["type"],
+        "activity_date": activity["activity_date"],
+        "activity_cancelled": bool(activity["cancelled"]),
     }
-    previous = ctx.conn.execute(sa.select(attendances.c.participants).where(*key)).scalar()
+    previous = ctx.batch.attendances.get((activity_id, cooperative_id))
     if previous is None:
-        ctx.conn.execute(
-            sa.insert(attendances).values(
-                generation=ctx.generation,
-                activity_id=activity_id,
-                cooperative_id=cooperative_id,
-                **values,
-            )
+        ctx.batch.attendances.add(
+            {"activity_id": activity_id, "cooperative_id": cooperative_id, **values}
         )
+        added, replaced = 1, 0
     else:  # the same cooperative again: its record is replaced, not added
-        ctx.conn.execute(sa.update(attendances).where(*key).values(**values))
-    ctx.conn.execute(
-        sa.update(activities)
-        .where(*_activity_key(ctx, activity_id))
-        .values(
-            member_attendances=activities.c.member_attendances + (1 if previous is None else 0),
-            participants=activities.c.participants + participants - (previous or 0),
-        )
+        added, replaced = 0, previous["participants"]
+        ctx.batch.attendances.update(previous, values)
+    ctx.batch.activities.update(
+        activity,
+        {
+            "member_attendances": activity["member_attendances"] + added,
+            "participants": activity["participants"] + participants - replaced,
+        },
     )
 
 
 def _public_attendance_recorded(ctx: _Context) -> None:
-    event_id = ctx.event_id()
-    activity_id = ctx.identifier("activity_id")
-    values = {
-        "activity_id": activity_id,
-        "attendee_count": ctx.required_int("count"),
-        "region": ctx.optional_text("region"),
-    }
-    key = (
-        public_attendances.c.generation == ctx.generation,
-        public_attendances.c.event_id == event_id,
+    ctx.batch.public_attendances.add(
+        {
+            "event_id": ctx.event_id(),
+            "activity_id": ctx.identifier("activity_id"),
+            "attendee_count": ctx.required_int("count"),
+            "region": ctx.optional_text("region"),
+        }
     )
-    if ctx.conn.execute(sa.select(public_attendances.c.event_id).where(*key)).first() is None:
-        ctx.conn.execute(
-            sa.insert(public_attendances).values(
-                generation=ctx.generation, event_id=event_id, **values
-            )
-        )
-    else:
-        ctx.conn.execute(sa.update(public_attendances).where(*key).values(**values))
 
 
 # --- ambassadors ------------------------------------------------------------------------------
-
-
-def _ambassador_row(ctx: _Context, ambassador_id: str) -> sa.Row[Any] | None:
-    return ctx.conn.execute(
-        sa.select(ambassadors).where(
-            ambassadors.c.generation == ctx.generation,
-            ambassadors.c.ambassador_id == ambassador_id,
-        )
-    ).first()
-
-
-def _update_ambassador(ctx: _Context, ambassador_id: str, values: Mapping[str, Any]) -> None:
-    ctx.conn.execute(
-        sa.update(ambassadors)
-        .where(
-            ambassadors.c.generation == ctx.generation,
-            ambassadors.c.ambassador_id == ambassador_id,
-        )
-        .values(**values)
-    )
 
 
 def _ambassador_enrolled(ctx: _Context) -> None:
@@ -488,32 +557,32 @@ def _ambassador_enrolled(ctx: _Context) -> None:
         "cooperative_id": ctx.optional_text("cooperative_id"),
         "enrolled_on": ctx.required_date("enrolled_on"),
     }
-    if _ambassador_row(ctx, ambassador_id) is None:
-        ctx.conn.execute(
-            sa.insert(ambassadors).values(
-                generation=ctx.generation, ambassador_id=ambassador_id, **values
-            )
+    existing = ctx.batch.ambassadors.get(ambassador_id)
+    if existing is None:
+        ctx.batch.ambassadors.add(
+            {"ambassador_id": ambassador_id, "ended_on": None, "end_reason": None, **values}
         )
     else:  # known from an earlier end or action: keep its end
-        _update_ambassador(ctx, ambassador_id, values)
+        ctx.batch.ambassadors.update(existing, values)
 
 
 def _end_ambassador(ctx: _Context, date_field: str, reason: str) -> None:
     ambassador_id = ctx.identifier("ambassador_id")
     ended_on = ctx.required_date(date_field)
-    existing = _ambassador_row(ctx, ambassador_id)
+    existing = ctx.batch.ambassadors.get(ambassador_id)
     if existing is None:
-        ctx.conn.execute(
-            sa.insert(ambassadors).values(
-                generation=ctx.generation,
-                ambassador_id=ambassador_id,
-                ended_on=ended_on,
-                end_reason=reason,
-            )
+        ctx.batch.ambassadors.add(
+            {
+                "ambassador_id": ambassador_id,
+                "cooperative_id": None,
+                "enrolled_on": None,
+                "ended_on": ended_on,
+                "end_reason": reason,
+            }
         )
-    elif existing.ended_on is None or ended_on < existing.ended_on:
+    elif existing["ended_on"] is None or ended_on < existing["ended_on"]:
         # An ambassador ends once; should two ends arrive, the earlier one holds.
-        _update_ambassador(ctx, ambassador_id, {"ended_on": ended_on, "end_reason": reason})
+        ctx.batch.ambassadors.update(existing, {"ended_on": ended_on, "end_reason": reason})
 
 
 def _ambassador_retired(ctx: _Context) -> None:
@@ -525,26 +594,16 @@ def _ambassador_deactivated(ctx: _Context) -> None:
 
 
 def _ambassador_action_logged(ctx: _Context) -> None:
-    event_id = ctx.event_id()
-    values = {
-        "ambassador_id": ctx.identifier("ambassador_id"),
-        "kind": ctx.optional_text("kind"),
-        "performed_on": ctx.required_date("performed_on"),
-        "activity_id": ctx.optional_text("activity_id"),
-        "people_reached": ctx.optional_int("people_reached", default=0),
-    }
-    key = (
-        ambassador_actions.c.generation == ctx.generation,
-        ambassador_actions.c.event_id == event_id,
+    ctx.batch.actions.add(
+        {
+            "event_id": ctx.event_id(),
+            "ambassador_id": ctx.identifier("ambassador_id"),
+            "kind": ctx.optional_text("kind"),
+            "performed_on": ctx.required_date("performed_on"),
+            "activity_id": ctx.optional_text("activity_id"),
+            "people_reached": ctx.optional_int("people_reached", default=0),
+        }
     )
-    if ctx.conn.execute(sa.select(ambassador_actions.c.event_id).where(*key)).first() is None:
-        ctx.conn.execute(
-            sa.insert(ambassador_actions).values(
-                generation=ctx.generation, event_id=event_id, **values
-            )
-        )
-    else:
-        ctx.conn.execute(sa.update(ambassador_actions).where(*key).values(**values))
 
 
 _HANDLERS: dict[str, Callable[[_Context], None]] = {

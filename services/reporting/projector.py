@@ -12,13 +12,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
 from services.reporting import facts
-from services.reporting.projection import apply_event, drop_generation
+from services.reporting.projection import FactBatch, drop_generation
 from shared.consumer import ConsumerStatus, StreamConsumer, forget_consumer
 from shared.contracts.ambassadors import AMBASSADORS
 from shared.contracts.events import EVENTS
@@ -43,7 +44,7 @@ freshness = sa.Table(
 
 
 class FactProjection:
-    """Applies one stream's messages to one generation of the fact model."""
+    """Applies one stream's messages to one generation of the fact model, a batch at a time."""
 
     def __init__(self, stream: StreamContract, generation: int) -> None:
         self.stream = stream
@@ -52,23 +53,59 @@ class FactProjection:
     def prepare(self, envelope: Envelope) -> None:
         """Nothing happens outside the transaction."""
 
+    def begin(self, conn: sa.Connection, envelopes: Sequence[Envelope]) -> StreamBatch:
+        """A batch that reads the facts ``envelopes`` touch, for them to be applied in order."""
+        return StreamBatch(self, conn, envelopes)
+
     def apply(self, conn: sa.Connection, envelope: Envelope) -> None:
-        """Project the event and note when the stream's latest event occurred."""
-        apply_event(conn, self.generation, envelope.model_dump())
-        key = (freshness.c.generation == self.generation) & (
-            freshness.c.stream == self.stream.stream
-        )
-        moved = conn.execute(
-            sa.update(freshness).where(key).values(last_event_at=envelope.occurred_at)
+        """Project one event (a batch of one)."""
+        batch = self.begin(conn, [envelope])
+        batch.apply(envelope)
+        batch.flush()
+
+
+class StreamBatch:
+    """Messages of one stream projected together; the stream's freshness is noted once."""
+
+    def __init__(
+        self, projection: FactProjection, conn: sa.Connection, envelopes: Sequence[Envelope]
+    ) -> None:
+        self.projection = projection
+        self.conn = conn
+        self.facts = FactBatch(conn, projection.generation, [_fields(e) for e in envelopes])
+        self.last_event_at: str | None = None
+
+    def apply(self, envelope: Envelope) -> None:
+        """Project the event into the batch's facts."""
+        self.facts.apply(_fields(envelope))
+        self.last_event_at = envelope.occurred_at
+
+    def flush(self) -> None:
+        """Write the facts, and when the stream's latest applied event occurred."""
+        self.facts.flush()
+        if self.last_event_at is None:
+            return
+        generation, stream = self.projection.generation, self.projection.stream.stream
+        key = (freshness.c.generation == generation) & (freshness.c.stream == stream)
+        moved = self.conn.execute(
+            sa.update(freshness).where(key).values(last_event_at=self.last_event_at)
         ).rowcount
         if not moved:
-            conn.execute(
+            self.conn.execute(
                 sa.insert(freshness).values(
-                    generation=self.generation,
-                    stream=self.stream.stream,
-                    last_event_at=envelope.occurred_at,
+                    generation=generation, stream=stream, last_event_at=self.last_event_at
                 )
             )
+
+
+def _fields(envelope: Envelope) -> dict[str, Any]:
+    """The envelope's fields the projection reads."""
+    return {
+        "event_id": envelope.event_id,
+        "event_type": envelope.event_type,
+        "aggregate_id": envelope.aggregate_id,
+        "data": envelope.data,
+    }
 
 
 @dataclass

@@ -37,7 +37,7 @@ def test_reporting_crashing_mid_batch_while_catching_up_a_backlog_counts_every_e
         nth = rng.randint(2, sum(loader.ledger.events.values()))
         reporting = platform.reporting
         reporting.env.update(
-            crash_point(f"services.reporting.projector:FactProjection.apply:before:{nth}")
+            crash_point(f"services.reporting.projector:StreamBatch.apply:before:{nth}")
         )
         with contextlib.suppress(RuntimeError):  # it may die before it first answers
             reporting.start(wait_ready=False)
@@ -77,7 +77,7 @@ CRASH_POINTS = {
             (1, 6),
         ),
         # reporting: in the middle of a batch, its transaction open.
-        ("reporting", "services.reporting.projector:FactProjection.apply:before", (10, 150)),
+        ("reporting", "services.reporting.projector:StreamBatch.apply:before", (10, 150)),
     ],
     "apply-ack": [
         ("membership", "shared.outbox:OutboxRelay._save_position:before", (2, 15)),

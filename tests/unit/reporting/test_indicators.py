@@ -28,7 +28,12 @@ from services.reporting.indicators import (
     participation_rate,
     scalar_indicators,
 )
-from services.reporting.projection import ProjectionError, apply_event, drop_generation
+from services.reporting.projection import (
+    ProjectionError,
+    apply_event,
+    apply_events,
+    drop_generation,
+)
 
 YEAR = parse_fiscal_year("2023-2024")
 S = YEAR.start  # 2023-09-01
@@ -256,9 +261,9 @@ def engine(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[sa.Engine]
 
 
 def project(engine: sa.Engine, history: History, generation: int = 1) -> None:
+    """The history as one batch (the property tests cut histories every other way)."""
     with engine.begin() as conn:
-        for envelope in history.envelopes:
-            apply_event(conn, generation, envelope)
+        apply_events(conn, generation, history.envelopes)
 
 
 def indicators(

@@ -17,10 +17,10 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.reporting.facts import create_schema
+from services.reporting.facts import FACT_TABLES, create_schema
 from services.reporting.fiscal_year import FiscalYear, YearStart
 from services.reporting.indicators import ACTIVITY_TYPES, REGION_CODES, compute_indicators
-from services.reporting.projection import apply_event, drop_generation
+from services.reporting.projection import apply_event, apply_events, drop_generation
 
 REGIONS = ["01", "02", "03", "06"]
 SECTORS = ["boulangerie", "microbrasserie", "imprimerie"]
@@ -435,15 +435,15 @@ _generations = itertools.count(1)
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-@given(history=histories())
+@given(history=histories(), cuts=st.randoms(use_true_random=False))
 def test_projected_indicators_equal_the_definitions_applied_to_the_history(
-    engine: sa.Engine, history: History
+    engine: sa.Engine, history: History, cuts: random.Random
 ) -> None:
     generation = next(_generations)
     try:
         with engine.begin() as conn:
-            for envelope in envelopes(history):
-                apply_event(conn, generation, envelope)
+            for batch in batches(list(envelopes(history)), cuts):
+                apply_events(conn, generation, batch)
         with engine.connect() as conn:
             computed = compute_indicators(conn, generation, history.year, history.cutoff)
     finally:
@@ -451,3 +451,46 @@ def test_projected_indicators_equal_the_definitions_applied_to_the_history(
             drop_generation(conn, generation)
 
     assert computed == expected_indicators(history)
+
+
+def batches(items: list[dict[str, Any]], cuts: random.Random) -> Iterator[list[dict[str, Any]]]:
+    """The envelopes cut into consecutive batches of drawn sizes (one to all)."""
+    start = 0
+    while start < len(items):
+        size = cuts.choice([1, 2, 3, 7, 50, len(items)])
+        yield items[start : start + size]
+        start += size
+
+
+def facts_of(conn: sa.Connection, generation: int) -> dict[str, list[tuple[Any, ...]]]:
+    """Every fact row of a generation, table by table, in key order (generation left out)."""
+    return {
+        table.name: sorted(
+            (
+                tuple(row)[1:]
+                for row in conn.execute(sa.select(table).where(table.c.generation == generation))
+            ),
+            key=repr,
+        )
+        for table in FACT_TABLES
+    }
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(history=histories(), cuts=st.randoms(use_true_random=False))
+def test_the_facts_do_not_depend_on_how_the_history_is_cut_into_batches(
+    engine: sa.Engine, history: History, cuts: random.Random
+) -> None:
+    one_by_one, batched = next(_generations), next(_generations)
+    items = list(envelopes(history))
+    try:
+        with engine.begin() as conn:
+            for envelope in items:
+                apply_event(conn, one_by_one, envelope)
+            for batch in batches(items, cuts):
+                apply_events(conn, batched, batch)
+            assert facts_of(conn, batched) == facts_of(conn, one_by_one)
+    finally:
+        with engine.begin() as conn:
+            drop_generation(conn, one_by_one)
+            drop_generation(conn, batched)
