@@ -42,6 +42,7 @@ from shared.persistence import (
     save_position,
     tracking_table,
 )
+from shared.pull import PullBatches
 from shared.telemetry import consumer_span, is_enabled
 
 log = logging.getLogger(__name__)
@@ -180,25 +181,22 @@ class StreamConsumer:
             max_ack_pending=self.batch_size * 4,
             filter_subject=self.contract.subjects[0],
         )
-        subscription = await js.pull_subscribe(
-            self.contract.subjects[0],
-            durable=self.durable,
-            stream=self.contract.stream,
-            config=config,
-        )
+        await js.add_consumer(self.contract.stream, config)
+        batches = PullBatches(await self.messaging.client(), self.contract.stream, self.durable)
+        await batches.start()
         fresh = True
         # The next batch is fetched while the current one is applied.
-        fetching = asyncio.ensure_future(subscription.fetch(self.batch_size, timeout=1))
+        fetching = asyncio.ensure_future(batches.fetch(self.batch_size, timeout=1))
         try:
             while not self._stopping and await self.leadership.held():
                 try:
                     messages = await fetching
                 except nats.errors.TimeoutError:
-                    fetching = asyncio.ensure_future(subscription.fetch(self.batch_size, timeout=1))
+                    fetching = asyncio.ensure_future(batches.fetch(self.batch_size, timeout=1))
                     self.caught_up.set()
                     await self._update_lag(js)
                     continue
-                fetching = asyncio.ensure_future(subscription.fetch(self.batch_size, timeout=1))
+                fetching = asyncio.ensure_future(batches.fetch(self.batch_size, timeout=1))
                 position = await asyncio.to_thread(self._apply_batch, messages, fresh)
                 fresh = False
                 for message in messages:
@@ -207,7 +205,7 @@ class StreamConsumer:
         finally:
             fetching.cancel()
             await asyncio.gather(fetching, return_exceptions=True)
-            await subscription.unsubscribe()
+            await batches.stop()
 
     async def _update_lag(self, js: Any) -> None:
         try:

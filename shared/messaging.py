@@ -76,6 +76,12 @@ class Messaging:
     async def _on_error(self, error: Exception) -> None:
         log.debug("NATS: %s", error)
 
+    async def client(self) -> Client:
+        """The NATS connection, once connected."""
+        await self._connected.wait()
+        assert self._nc is not None
+        return self._nc
+
     async def jetstream(self) -> JetStreamContext:
         """The JetStream context, once connected."""
         await self._connected.wait()
