@@ -42,7 +42,7 @@ from shared.persistence import (
     save_position,
     tracking_table,
 )
-from shared.pull import PullBatches
+from shared.pull import PullBatches, stream_sequence
 from shared.telemetry import consumer_span, is_enabled
 
 log = logging.getLogger(__name__)
@@ -122,6 +122,7 @@ class StreamConsumer:
         durable: str,
         batch_size: int = 500,
         attempts: int = 3,
+        batch_lock: AbstractContextManager[Any] | None = None,
     ) -> None:
         self.database = database
         self.messaging = messaging
@@ -132,6 +133,9 @@ class StreamConsumer:
         self.tracking_name = f"{contract.stream}:{durable}"
         self.batch_size = batch_size
         self.attempts = attempts
+        # Held while a batch is decoded and applied: consumers sharing one keep one batch in
+        # memory at a time (they would take turns at the database's write lock anyway).
+        self.batch_lock = batch_lock or nullcontext()
         self._stopping = False
         self.caught_up = asyncio.Event()
         self.leadership = leadership(database, f"consumer:{self.tracking_name}")
@@ -197,7 +201,7 @@ class StreamConsumer:
                     await self._update_lag(js)
                     continue
                 fetching = asyncio.ensure_future(batches.fetch(self.batch_size, timeout=1))
-                position = await asyncio.to_thread(self._apply_batch, messages, fresh)
+                position = await asyncio.to_thread(self._apply_batch_in_turn, messages, fresh)
                 fresh = False
                 for message in messages:
                     await message.ack()
@@ -228,6 +232,10 @@ class StreamConsumer:
             return nullcontext()
         return consumer_span(f"{step} {envelope.event_type}", message.headers)
 
+    def _apply_batch_in_turn(self, messages: Sequence[Msg], fresh: bool) -> int:
+        with self.batch_lock:
+            return self._apply_batch(messages, fresh)
+
     def _apply_batch(self, messages: Sequence[Msg], fresh: bool) -> int:
         self._tracing = is_enabled()
         decoded = [(m, *self._decode(m)) for m in messages]
@@ -238,7 +246,7 @@ class StreamConsumer:
         pending: list[tuple[int, Msg, Envelope | None, str | None]] = []
         expected = position + 1
         for message, envelope, error in decoded:
-            sequence = message.metadata.sequence.stream
+            sequence = stream_sequence(message)
             if sequence <= position:
                 continue
             if sequence != expected and not (fresh and not pending):

@@ -14,7 +14,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig
 
-from shared.pull import PullBatches
+from shared.pull import PullBatches, stream_sequence
 from tests.support import NatsServer
 
 STREAM, SUBJECT, DURABLE = "PULLTEST", "pulltest.event", "pulltest-reader"
@@ -61,6 +61,7 @@ async def test_a_backlog_comes_in_full_batches_in_stream_order(stream: Stream) -
     assert [len(batch) for batch in fetched] == [1_000, 1_000, 500]
     assert [s for batch in fetched for s in sequences(batch)] == list(range(1, 2_501))
     assert {m.subject for batch in fetched for m in batch} == {SUBJECT}
+    assert [stream_sequence(m) for m in fetched[2]] == sequences(fetched[2])
 
 
 async def test_a_fetch_with_nothing_to_read_times_out(stream: Stream) -> None:
