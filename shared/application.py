@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import date
 from typing import Any, ClassVar
 from uuid import UUID
@@ -13,7 +14,7 @@ from eventsourcing.domain import MutableOrImmutableAggregate
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 
 from shared.persistence import CommandContext, Database
-from shared.telemetry import tracer
+from shared.telemetry import is_enabled, tracer
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,10 @@ class CoopApplication(Application[UUID]):
     ) -> None:
         """Save the aggregates' pending events with the command's context, atomically."""
         kwargs: dict[str, Any] = {"context": context} if context is not None else {}
-        with tracer().start_as_current_span(f"store {self.name}"):
+        span = (
+            tracer().start_as_current_span(f"store {self.name}") if is_enabled() else nullcontext()
+        )
+        with span:
             self.save(*aggregates, **kwargs)
         for listener in self._listeners:
             try:

@@ -149,6 +149,8 @@ class RequestMetrics:
     def __init__(self, app: ASGIApp, metrics: ServiceMetrics) -> None:
         self.app = app
         self.metrics = metrics
+        self._durations: dict[tuple[str, int], Any] = {}
+        self._commands: dict[tuple[str, str, int], Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -167,13 +169,28 @@ class RequestMetrics:
             await self.app(scope, receive, observe)
         finally:
             method = scope.get("method", "GET")
-            self.metrics.request_seconds.labels(method, str(status)).observe(
-                time.perf_counter() - started
-            )
+            self._duration(method, status).observe(time.perf_counter() - started)
             if method not in ("GET", "HEAD", "OPTIONS"):
                 route = getattr(scope.get("route"), "path", "unmatched")
-                outcome = "ok" if status < 400 else "refused" if status < 500 else "error"
-                self.metrics.commands.labels(f"{method} {route}", outcome).inc()
+                self._command(method, route, status).inc()
+
+    def _duration(self, method: str, status: int) -> Any:
+        """The duration histogram of (method, status), looked up once."""
+        key = (method, status)
+        child = self._durations.get(key)
+        if child is None:
+            child = self._durations[key] = self.metrics.request_seconds.labels(method, str(status))
+        return child
+
+    def _command(self, method: str, route: str, status: int) -> Any:
+        """The command counter of (method, route, status), looked up once."""
+        key = (method, route, status)
+        child = self._commands.get(key)
+        if child is None:
+            outcome = "ok" if status < 400 else "refused" if status < 500 else "error"
+            child = self.metrics.commands.labels(f"{method} {route}", outcome)
+            self._commands[key] = child
+        return child
 
 
 class FailedAuthLimiter:
@@ -235,7 +252,7 @@ class _ScopeCheck(SecurityBase):
             description="A token of COOP_API_TOKENS; the operation's security names its scope."
         )
 
-    def __call__(self, request: Request) -> None:
+    async def __call__(self, request: Request) -> None:
         scope = self.scope
         edge = edge_of(request)
         client = request.client.host if request.client else "unknown"
@@ -706,31 +723,34 @@ def run_command(
     command: Callable[[CommandContext], Any],
     render: Callable[[str], dict[str, Any]],
     headers: Callable[[dict[str, Any]], dict[str, str]] | None = None,
+    shown: Callable[[Any], dict[str, Any]] | None = None,
 ) -> JSONResponse:
     """Run a command once per idempotency key; answer with the resource as it is now.
 
     The idempotency record is stored in the same transaction as the command's events. A
     concurrent twin with the same key, or a concurrent change of the same aggregate, makes the
     store refuse the transaction: the first is answered as a replay, the second is retried.
+    With `shown`, a fresh answer renders what the command returned (the aggregate it just
+    saved) instead of reading the resource again; replays always read it.
     """
 
-    def answer(code: int, ref: str, replay: bool) -> JSONResponse:
-        body = render(ref)
+    def respond(code: int, body: dict[str, Any], replay: bool) -> JSONResponse:
         extra = headers(body) if headers else {}
         if replay:
             return replayed(code, body, extra)
         return JSONResponse(body, status_code=code, headers=extra)
 
     if idempotency is not None and idempotency.previous is not None:
-        return answer(idempotency.previous.status, idempotency.previous.resource, True)
+        previous = idempotency.previous
+        return respond(previous.status, render(previous.resource), True)
     for _attempt in range(5):
         record = idempotency.record(status, resource) if idempotency else None
         try:
-            command(command_context(request, record))
+            result = command(command_context(request, record))
         except EventStoreConflict:
             stored = idempotency.stored() if idempotency else None
             if stored is not None:
-                return answer(stored.status, stored.resource, True)
+                return respond(stored.status, render(stored.resource), True)
             continue
-        return answer(status, resource, False)
+        return respond(status, shown(result) if shown else render(resource), False)
     raise Problem(409, "the resource kept changing concurrently; retry the request")

@@ -12,7 +12,8 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -20,9 +21,10 @@ from typing import Any
 from urllib.parse import unquote
 
 import sqlalchemy as sa
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
-from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
+from eventsourcing.sqlite import SQLiteApplicationRecorder
+from eventsourcing.utils import retry
 
 from shared.errors import ConfigurationError
 
@@ -134,23 +136,30 @@ _CLAIM_RELEASE = "DELETE FROM {s}coop_unique_claims WHERE claim_key = {p} AND ow
 _CLAIM_INSERT = "INSERT INTO {s}coop_unique_claims (claim_key, owner) VALUES ({p},{p})"
 
 
-def _context_statements(
-    stored_events: Sequence[StoredEvent], context: CommandContext
-) -> list[tuple[str, list[tuple[Any, ...]]]]:
-    """The statements (with `{p}` parameters and `{s}` schema) that store a command's context.
+_CONTEXT_TEMPLATES = (_CONTEXT_INSERT, _IDEMPOTENCY_INSERT, _CLAIM_RELEASE, _CLAIM_INSERT)
+
+
+def _context_statements(batch: Sequence[PendingWrite]) -> list[tuple[str, list[tuple[Any, ...]]]]:
+    """The statements (templates with `{p}` parameters and `{s}` schema) that store the context
+    of every save in `batch`: one statement of each kind, claims released before new ones taken.
 
     Only fixed SQL with bound parameters: the templates name tables, never values.
     """
-    statements: list[tuple[str, list[tuple[Any, ...]]]] = [
-        (_CONTEXT_INSERT, _context_rows(stored_events, context))
-    ]
-    if context.idempotency is not None:
-        statements.append((_IDEMPOTENCY_INSERT, [_idempotency_row(context.idempotency)]))
-    if context.releases:
-        statements.append((_CLAIM_RELEASE, list(context.releases)))
-    if context.claims:
-        statements.append((_CLAIM_INSERT, list(context.claims)))
-    return statements
+    contexts: list[tuple[Any, ...]] = []
+    records: list[tuple[Any, ...]] = []
+    releases: list[tuple[Any, ...]] = []
+    claims: list[tuple[Any, ...]] = []
+    for pending in batch:
+        context: CommandContext | None = pending.kwargs.get("context")
+        if context is None:
+            continue
+        contexts += _context_rows(pending.stored_events, context)
+        if context.idempotency is not None:
+            records.append(_idempotency_row(context.idempotency))
+        releases += context.releases
+        claims += context.claims
+    rows = (contexts, records, releases, claims)
+    return [(template, r) for template, r in zip(_CONTEXT_TEMPLATES, rows, strict=True) if r]
 
 
 _sqlite_write_locks: dict[str, threading.RLock] = {}
@@ -170,39 +179,169 @@ def sqlite_write_lock(path: str | Path) -> threading.RLock:
         return _sqlite_write_locks.setdefault(key, threading.RLock())
 
 
+class PendingWrite:
+    """One save waiting for a group commit: its stored events and arguments, then its outcome."""
+
+    __slots__ = ("done", "error", "kwargs", "leads", "ready", "result", "stored_events")
+
+    def __init__(self, stored_events: Sequence[StoredEvent], kwargs: dict[str, Any]) -> None:
+        self.stored_events = stored_events
+        self.kwargs = kwargs
+        self.result: Sequence[int] | None = None
+        self.error: BaseException | None = None
+        self.done = False
+        self.leads = False
+        self.ready = threading.Event()
+
+
+WriteTogether = Callable[[Sequence[PendingWrite]], list[Sequence[int] | None]]
+
+
+class GroupCommit:
+    """Concurrent saves share one store transaction, each with its own rows (group commit).
+
+    The first save to arrive while none is being written leads: it writes every save waiting
+    (up to `limit`) in one transaction, hands each its outcome, then passes the lead to the
+    oldest save that arrived meanwhile. A save therefore commits with others or alone, never
+    in part. When a shared transaction fails (e.g. one save's unique key is taken), each of
+    its saves is written again in a transaction of its own, so one refusal loses no other.
+    """
+
+    def __init__(self, write_together: WriteTogether, *, limit: int = 64) -> None:
+        self._write_together = write_together
+        self._limit = limit
+        self._mutex = threading.Lock()
+        self._waiting: deque[PendingWrite] = deque()
+        self._writing = False
+
+    def write(self, stored_events: Sequence[StoredEvent], kwargs: dict[str, Any]) -> Any:
+        """Record `stored_events` (with `kwargs`) and return their notification ids."""
+        pending = PendingWrite(stored_events, kwargs)
+        with self._mutex:
+            self._waiting.append(pending)
+            if not self._writing:
+                self._writing = pending.leads = True
+        if not pending.leads:
+            pending.ready.wait()
+        if pending.leads:
+            self._lead(pending)
+        if pending.error is not None:
+            raise pending.error
+        return pending.result
+
+    def _lead(self, leader: PendingWrite) -> None:
+        with self._mutex:
+            batch = [self._waiting.popleft() for _ in range(min(self._limit, len(self._waiting)))]
+        successor: PendingWrite | None = None
+        try:
+            self._commit(batch)
+        except BaseException:  # the leader's thread was interrupted mid-write
+            for pending in batch:
+                if pending is not leader and not pending.done:
+                    pending.error = OperationalError("the shared store transaction was interrupted")
+            raise
+        finally:
+            with self._mutex:
+                if self._waiting:
+                    successor = self._waiting[0]
+                    successor.leads = True
+                else:
+                    self._writing = False
+            for pending in batch:
+                if pending is not leader:
+                    pending.ready.set()
+            if successor is not None:
+                successor.ready.set()
+
+    def _commit(self, batch: Sequence[PendingWrite]) -> None:
+        try:
+            results = self._write_together(batch)
+        except Exception as error:
+            if len(batch) == 1:
+                batch[0].error, batch[0].done = error, True
+                return
+            for pending in batch:  # one at a time: each gets its own outcome
+                self._commit([pending])
+            return
+        for pending, result in zip(batch, results, strict=True):
+            pending.result, pending.done = result, True
+
+
 class SQLiteCoopRecorder(SQLiteApplicationRecorder):
-    """SQLite application recorder that also stores the command's context atomically."""
+    """SQLite application recorder that also stores the command's context atomically.
+
+    Concurrent saves are group-committed: one transaction (and one fsync) for all of them.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._write_lock = sqlite_write_lock(self.datastore.pool.db_name)
+        self._group = GroupCommit(self._write_together)
 
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        """Insert events (and their context) under the file's in-process write lock."""
-        with sqlite_write_lock(self.datastore.pool.db_name):
-            return super().insert_events(stored_events, **kwargs)
+        """Insert events (and their context), together with concurrent saves."""
+        result: Sequence[int] | None = self._group.write(stored_events, kwargs)
+        return result
 
-    def _insert_events(
-        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> Sequence[int] | None:
-        ids = super()._insert_events(c, stored_events, **kwargs)
-        context: CommandContext | None = kwargs.get("context")
-        if context is not None:
-            for statement, rows in _context_statements(stored_events, context):
+    def _write_together(self, batch: Sequence[PendingWrite]) -> list[Sequence[int] | None]:
+        """Insert every save of `batch` and its context in one transaction, under the lock."""
+        with self._write_lock, self.datastore.transaction(commit=True) as c:
+            ids = [self._insert_events(c, p.stored_events, **p.kwargs) for p in batch]
+            for statement, rows in _context_statements(batch):
                 c.executemany(statement.format(p="?", s=""), rows)
         return ids
 
 
 class PostgresCoopRecorder(PostgresApplicationRecorder):
-    """PostgreSQL application recorder that also stores the command's context atomically."""
+    """PostgreSQL application recorder that also stores the command's context atomically.
 
-    def _insert_events(
-        self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> None:
-        super()._insert_events(curs, stored_events, **kwargs)
-        context: CommandContext | None = kwargs.get("context")
-        if context is not None:
-            schema = f'"{self.datastore.schema}".'
-            for statement, rows in _context_statements(stored_events, context):
-                curs.executemany(statement.format(p="%s", s=schema), rows)
+    Concurrent saves are group-committed: one table lock and one commit for all of them.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._group = GroupCommit(self._write_together)
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """Insert events (and their context), together with concurrent saves."""
+        result: Sequence[int] | None = self._group.write(stored_events, kwargs)
+        return result
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def _write_together(self, batch: Sequence[PendingWrite]) -> list[Sequence[int] | None]:
+        """Insert every save of `batch` in one transaction (as the parent inserts one save)."""
+        stored_events = [s for p in batch for s in p.stored_events]
+        error: Exception | None = None
+        ids: Sequence[int] | None = None
+        with self.datastore.get_connection() as conn:
+            with conn.pipeline() as pipeline, conn.transaction():
+                with conn.cursor() as curs:
+                    for pending in batch:  # a subclass's rows of each save
+                        self._insert_events(curs, pending.stored_events, **pending.kwargs)
+                    schema = f'"{self.datastore.schema}".'
+                    for statement, rows in _context_statements(batch):
+                        curs.executemany(statement.format(p="%s", s=schema), rows)
+                if stored_events:
+                    with conn.cursor() as curs:
+                        try:
+                            self._insert_stored_events(curs, stored_events)
+                            pipeline.sync()  # a constraint violation is raised here
+                            ids = self._fetch_ids_after_insert_events(curs, stored_events)
+                        except Exception as e:  # raised once the pipeline has exited
+                            error = e
+            if error is not None:
+                raise error
+        results: list[Sequence[int] | None] = []
+        start = 0
+        for pending in batch:
+            count = len(pending.stored_events)
+            results.append(list(ids[start : start + count]) if ids and count else None)
+            start += count
+        return results
 
 
 _SEARCH_PATH = re.compile(r"search_path(?:=|%3D)([A-Za-z_][A-Za-z0-9_]*)")
@@ -231,6 +370,7 @@ class Database:
             if parsed.drivername == "postgresql":
                 parsed = parsed.set(drivername="postgresql+psycopg")
         self.engine = self._create_engine(parsed)
+        self._write_lock = sqlite_write_lock(self.sqlite_path) if self.is_sqlite else None
 
     @property
     def is_sqlite(self) -> bool:
@@ -301,9 +441,7 @@ class Database:
     @contextmanager
     def writing(self) -> Iterator[sa.Connection]:
         """A write transaction (on SQLite, under the file's write lock, with BEGIN IMMEDIATE)."""
-        lock: AbstractContextManager[Any] = (
-            sqlite_write_lock(self.sqlite_path) if self.is_sqlite else nullcontext()
-        )
+        lock: AbstractContextManager[Any] = self._write_lock or nullcontext()
         with lock, self.engine.connect() as conn:
             conn = conn.execution_options(coop_write=True)
             with conn.begin():

@@ -67,6 +67,8 @@ def tracer() -> trace.Tracer:
 
 def current_traceparent() -> str | None:
     """The W3C traceparent of the active span, if one is recording."""
+    if not is_enabled():
+        return None
     carrier: dict[str, str] = {}
     propagate.inject(carrier)
     return carrier.get("traceparent")

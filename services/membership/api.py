@@ -178,6 +178,7 @@ def routes(app: Membership, directory: CooperativeDirectory) -> APIRouter:
             command=lambda context: app.join(new_id, **body.model_dump(), context=context),
             render=current,
             headers=lambda doc: {**etag_header(doc), "Location": f"/v1/cooperatives/{doc['id']}"},
+            shown=represent,
         )
 
     @router.get(
@@ -227,6 +228,7 @@ def routes(app: Membership, directory: CooperativeDirectory) -> APIRouter:
             ),
             render=current,
             headers=etag_header,
+            shown=represent,
         )
 
     @router.post(
@@ -251,6 +253,7 @@ def routes(app: Membership, directory: CooperativeDirectory) -> APIRouter:
             ),
             render=current,
             headers=etag_header,
+            shown=represent,
         )
 
     @router.post(
@@ -275,6 +278,7 @@ def routes(app: Membership, directory: CooperativeDirectory) -> APIRouter:
             ),
             render=current,
             headers=etag_header,
+            shown=represent,
         )
 
     @router.get(

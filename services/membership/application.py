@@ -36,8 +36,10 @@ class Membership(CoopApplication):
         neq: str | None,
         context: CommandContext | None = None,
     ) -> Cooperative:
-        """A cooperative joins the network."""
-        self._check_neq_free(neq, cooperative_id)
+        """A cooperative joins the network.
+
+        A taken NEQ is not looked up first: the claim stored with the event refuses it.
+        """
         cooperative = Cooperative(
             id=cooperative_id,
             name=name,
@@ -133,7 +135,10 @@ class Membership(CoopApplication):
         except EventStoreConflict:
             for key, owner in claims:
                 if self.database.claim_holder(key) not in (None, owner):
-                    raise NeqTakenError("an active cooperative already has this NEQ") from None
+                    neq = key.removeprefix("neq:")
+                    raise NeqTakenError(
+                        f"an active cooperative already has the NEQ {neq}"
+                    ) from None
             raise
 
 
