@@ -2,7 +2,9 @@
 
 - nats-py JetStream: `publish_async` rate, pull-consume rate (fetch 1,000, explicit ack) and
   publish → pull-consume latency at the freshness figure's rate, on a file stream configured
-  as the platform's streams are (shared.messaging), with realistic ~450-byte envelopes.
+  as the platform's streams are (shared.messaging), with realistic ~450-byte envelopes, on the
+  embedded server (`sync_interval: always`); the publish rate alone also on nats-server's
+  default sync (`publish_baseline`, measured beside the relay figures on that server).
 - eventsourcing: single-event `save` rate and batched `save` rate of a plain Application with
   a one-field aggregate, on SQLite (file) and PostgreSQL (own schema).
 - FastAPI: a bare JSON endpoint under uvicorn (bench.bare_app), driven by the same load
@@ -25,7 +27,7 @@ from eventsourcing.domain import Aggregate, event
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from bench.context import Context
-from bench.infra import bare_app_process, nats_server, run_async
+from bench.infra import FSYNC_ALWAYS, bare_app_process, nats_server, run_async
 from bench.loadgen import closed_loop, percentile
 from bench.report import Row, skipped
 from shared.integration import StreamContract, event_id_for
@@ -65,6 +67,31 @@ def sample_envelope(sequence: int) -> bytes:
 # --- NATS ------------------------------------------------------------------------------------
 
 
+async def _publish_rate(js: Any, messages: int) -> float:
+    """publish_async of `messages` envelopes, each with its Nats-Msg-Id, until every ack is in."""
+    bodies = [sample_envelope(i) for i in range(messages)]
+    started = time.perf_counter()
+    for i, body in enumerate(bodies):
+        await js.publish_async(
+            "coop.bench.CoopJoined", body, headers={"Nats-Msg-Id": f"m-{i}"}, wait_stall=10
+        )
+    await asyncio.wait_for(js.publish_async_completed(), 60)
+    return messages / (time.perf_counter() - started)
+
+
+async def publish_baseline(url: str, messages: int) -> float:
+    """The raw publish_async rate alone, on a fresh stream of the server at `url`."""
+    messaging = Messaging(url, name="bench-raw")
+    await messaging.connect()
+    await messaging.ensure_stream(BENCH_STREAM)
+    nc = await nats.connect(url)
+    try:
+        return await _publish_rate(nc.jetstream(timeout=10), messages)
+    finally:
+        await nc.close()
+        await messaging.close()
+
+
 async def _nats_figures(url: str, messages: int, latency_rate: float, latency_seconds: float):  # type: ignore[no-untyped-def]
     messaging = Messaging(url, name="bench-raw")
     await messaging.connect()
@@ -72,18 +99,7 @@ async def _nats_figures(url: str, messages: int, latency_rate: float, latency_se
     nc = await nats.connect(url)
     js = nc.jetstream(timeout=10)
     try:
-        bodies = [sample_envelope(i) for i in range(messages)]
-        started = time.perf_counter()
-        for i, body in enumerate(bodies):
-            await js.publish_async(
-                "coop.bench.CoopJoined",
-                body,
-                headers={"Nats-Msg-Id": f"m-{i}"},
-                wait_stall=10,
-            )
-        await asyncio.wait_for(js.publish_async_completed(), 60)
-        publish_rate = messages / (time.perf_counter() - started)
-
+        publish_rate = await _publish_rate(js, messages)
         subscription = await js.pull_subscribe(
             "coop.bench.>",
             durable="bench-raw",
@@ -173,7 +189,8 @@ def nats_baselines(ctx: Context) -> list[Row]:
     rate = f"{ctx.sizes.freshness_rate:.0f} msg/s"
     return [
         Row("nats.publish", "NATS JetStream publish_async (raw nats-py)", publish, "msg/s",
-            note=f"{messages:,} × ~450 B, file store, Nats-Msg-Id", is_baseline=True),
+            note=f"{messages:,} × ~450 B, file store, Nats-Msg-Id; {FSYNC_ALWAYS}",
+            is_baseline=True),
         Row("nats.consume", "NATS JetStream pull-consume, fetch 1000 + ack", consume, "msg/s",
             note="durable pull consumer, explicit ack", is_baseline=True),
         Row("nats.latency.p50", f"NATS publish → pull-consumed at {rate}, p50",

@@ -31,6 +31,7 @@ BENCHMARKS: dict[str, tuple[Benchmark, tuple[str, ...]]] = {
     "relay": (figures.relay, ("nats",)),
     "projection": (figures.projection, ("nats", "fastapi")),
     "freshness": (figures.freshness, ("nats",)),
+    "relay-default-sync": (figures.relay_default_sync, ()),
 }
 
 

@@ -23,11 +23,14 @@ from typing import Any
 
 import httpx
 
+from bench.baselines import publish_baseline
 from bench.context import Context
 from bench.history import publish_history
 from bench.http_client import Connection, HttpError
 from bench.infra import (
     AUTH,
+    FSYNC_ALWAYS,
+    FSYNC_DEFAULT,
     ROOT,
     Process,
     metric_values,
@@ -136,23 +139,53 @@ def _count_stored(service: Process) -> int:
 
 def relay(ctx: Context) -> list[Row]:
     """The membership service's OutboxRelay publishing N stored events, SQLite and PostgreSQL."""
+    return _relay_rows(ctx, fsync_always=True, baseline="nats.publish")
+
+
+def relay_default_sync(ctx: Context) -> list[Row]:
+    """The same relay figures on a nats-server with its default sync, beside its raw publish.
+
+    The compose deployment and the three-node cluster (deploy/nats/*.conf) leave nats-server's
+    sync interval at its default; the embedded server fsyncs every message before the ack.
+    """
+    messages = ctx.sizes.nats_messages
+    ctx.log(f"baseline: nats-py JetStream publish, {FSYNC_DEFAULT}, {messages:,} messages")
+    with nats_server(ctx.directory("nats-raw-default-sync"), fsync_always=False) as server:
+        publish = run_async(publish_baseline(server.url, messages))
+    baseline = Row(
+        "nats.publish.default_sync", "NATS JetStream publish_async (raw nats-py), default sync",
+        publish, "msg/s", note=f"{messages:,} × ~450 B, file store, Nats-Msg-Id; {FSYNC_DEFAULT}",
+        is_baseline=True,
+    )  # fmt: skip
+    return [baseline, *_relay_rows(ctx, fsync_always=False, baseline=baseline.key)]
+
+
+def _relay_rows(ctx: Context, *, fsync_always: bool, baseline: str) -> list[Row]:
     rows: list[Row] = []
     n = ctx.sizes.relay_events
+    policy = FSYNC_ALWAYS if fsync_always else FSYNC_DEFAULT
+    suffix = "" if fsync_always else ".default_sync"
     for store, name in (("sqlite", "SQLite"), ("postgres", "PostgreSQL")):
-        key, label = f"relay.{store}", f"relay store → JetStream, {name}, {n:,} events"
+        key = f"relay.{store}{suffix}"
+        label = f"relay store → JetStream, {name}, {n:,} events" + (
+            "" if fsync_always else ", default sync"
+        )
         if store == "postgres" and ctx.postgres_problem:
             rows.append(skipped(key, label, "events/s", ctx.postgres_problem,
-                                baselines=["nats.publish"], target=at_least(20_000)))  # fmt: skip
+                                baselines=[baseline], target=at_least(20_000)))  # fmt: skip
             continue
-        ctx.log(f"figure: relay on {name}, pre-filling {n:,} events")
-        directory = ctx.directory(f"relay-{store}")
-        with nats_server(directory / "nats") as nats, _store(ctx, store) as url:
+        ctx.log(f"figure: relay on {name}, nats-server {policy}, pre-filling {n:,} events")
+        directory = ctx.directory(f"relay-{store}{suffix.replace('.', '-')}")
+        with (
+            nats_server(directory / "nats", fsync_always=fsync_always) as nats,
+            _store(ctx, store) as url,
+        ):
             database_url = url or f"sqlite:///{directory / 'membership.sqlite3'}"
             fill_rate, rate, published = _relay_run(ctx, database_url, nats.url, n)
         rows.append(
-            Row(key, label, rate, "events/s", ["nats.publish"], at_least(20_000),
-                f"{published:,} on the stream; pre-fill {fill_rate:,.0f} events/s "
-                "(application, 1,000 per save)")
+            Row(key, label, rate, "events/s", [baseline], at_least(20_000),
+                f"{published:,} on the stream; nats-server {policy}; pre-fill "
+                f"{fill_rate:,.0f} events/s (application, 1,000 per save)")
         )  # fmt: skip
     return rows
 

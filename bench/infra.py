@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
-from shared.nats_server import NatsServer, free_port
+from shared.nats_server import NatsServer, free_port, server_config
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "dev-admin-token"
@@ -139,10 +139,27 @@ def postgres_schema(base_url: str) -> Iterator[PostgresSchema]:
 # --- NATS --------------------------------------------------------------------------------------
 
 
+FSYNC_ALWAYS = "sync_interval: always"
+FSYNC_DEFAULT = "default sync (fsync every 2 min)"
+
+
 @contextmanager
-def nats_server(store_dir: Path) -> Iterator[NatsServer]:
-    """A nats-server with JetStream on a free port, stopped afterwards."""
-    server = NatsServer(store_dir).start()
+def nats_server(store_dir: Path, *, fsync_always: bool = True) -> Iterator[NatsServer]:
+    """A nats-server with JetStream on a free port, stopped afterwards.
+
+    The embedded server's configuration (`sync_interval: always`), or with `fsync_always=False`
+    nats-server's default sync interval, as deploy/nats/*.conf (compose, three-node cluster) run.
+    """
+    extra: list[str] = []
+    if not fsync_always:
+        store_dir.mkdir(parents=True, exist_ok=True)
+        config = store_dir / "nats-server-default-sync.conf"
+        text = re.sub(r"^\s*sync_interval:.*\n", "", server_config(store_dir), flags=re.MULTILINE)
+        if "sync_interval" in text:
+            raise RuntimeError(f"cannot drop sync_interval from the embedded configuration: {text}")
+        config.write_text(text)
+        extra = ["-c", str(config)]  # the last -c wins over the embedded configuration
+    server = NatsServer(store_dir, extra_args=extra).start()
     try:
         yield server
     finally:

@@ -56,6 +56,11 @@ EXPECTED_ROWS: dict[str, list[str]] = {
     ],
     "freshness": ["freshness.p50", "freshness.p99"],
     "cold-start": ["start.cold"],
+    "relay-default-sync": [
+        "nats.publish.default_sync",
+        "relay.sqlite.default_sync",
+        "relay.postgres.default_sync",
+    ],
 }
 
 

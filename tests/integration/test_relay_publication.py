@@ -26,7 +26,7 @@ from shared.integration import event_id_for
 from shared.membership_view import MembershipView
 from shared.messaging import Messaging
 from shared.metrics import ServiceMetrics
-from shared.outbox import OutboxRelay
+from shared.outbox import NOTIFICATION_HEADER, OutboxRelay
 from shared.persistence import CommandContext, Database, load_position
 from tests.support import NatsServer, stream_messages
 
@@ -183,8 +183,19 @@ def commands_from_threads(
     return contexts
 
 
-async def test_every_committed_event_is_on_the_stream_once_in_commit_order(world: World) -> None:
+async def test_every_committed_event_is_on_the_stream_once_in_commit_order(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     relay = world.relay(batch_size=7)
+    recorded: list[tuple[int, int]] = []  # (position saved, messages on the stream then)
+    save = relay._save_position
+
+    def save_after_checking(position: int) -> None:
+        headers = [m["headers"] for m in asyncio.run(world.on_stream())]
+        recorded.append((position, max((int(h[NOTIFICATION_HEADER]) for h in headers), default=0)))
+        save(position)
+
+    monkeypatch.setattr(relay, "_save_position", save_after_checking)
     async with running(relay.run, relay.stop):
         contexts = await asyncio.to_thread(commands_from_threads, world.app, 12, 4)
         expected = world.expected_event_ids()
@@ -194,6 +205,9 @@ async def test_every_committed_event_is_on_the_stream_once_in_commit_order(world
 
     assert len(expected) == 48
     assert [m["body"]["event_id"] for m in messages] == expected
+    positions = [position for position, _ in recorded]
+    assert positions == sorted(set(positions)) and positions[-1] == 48
+    assert all(position <= landed for position, landed in recorded)  # recorded after the ack
     assert world.metrics.registry.get_sample_value("coop_relay_published_events_total") == 48
     for message in messages:
         body = message["body"]
@@ -358,13 +372,17 @@ class LosingJetStream:
         return getattr(self.js, name)
 
 
+@pytest.mark.parametrize(
+    ("batch_size", "lost_at"),
+    [(1000, 2), (3, 4)],  # in the only batch; in the second of three batches in flight
+)
 async def test_an_event_lost_in_a_batch_is_still_published_before_the_later_ones(
-    world: World, monkeypatch: pytest.MonkeyPatch
+    world: World, monkeypatch: pytest.MonkeyPatch, batch_size: int, lost_at: int
 ) -> None:
     for _ in range(2):
         await asyncio.to_thread(life_of_a_cooperative, world.app, {})
     expected = world.expected_event_ids()
-    lost = expected[2]
+    lost = expected[lost_at]
     real = await world.messaging.jetstream()
     losing = LosingJetStream(real, {lost})
 
@@ -372,7 +390,7 @@ async def test_an_event_lost_in_a_batch_is_still_published_before_the_later_ones
         return losing
 
     monkeypatch.setattr(world.messaging, "jetstream", jetstream)
-    relay = world.relay()
+    relay = world.relay(batch_size=batch_size)
     async with running(relay.run, relay.stop):
         messages = await world.wait_for_stream(len(expected))
         await asyncio.sleep(0.3)
