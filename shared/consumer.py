@@ -189,26 +189,20 @@ class StreamConsumer:
         batches = PullBatches(await self.messaging.client(), self.contract.stream, self.durable)
         await batches.start()
         fresh = True
-        # The next batch is fetched while the current one is applied.
-        fetching = asyncio.ensure_future(batches.fetch(self.batch_size, timeout=1))
         try:
             while not self._stopping and await self.leadership.held():
                 try:
-                    messages = await fetching
+                    messages = await batches.fetch(self.batch_size, timeout=1)
                 except nats.errors.TimeoutError:
-                    fetching = asyncio.ensure_future(batches.fetch(self.batch_size, timeout=1))
                     self.caught_up.set()
                     await self._update_lag(js)
                     continue
-                fetching = asyncio.ensure_future(batches.fetch(self.batch_size, timeout=1))
                 position = await asyncio.to_thread(self._apply_batch_in_turn, messages, fresh)
                 fresh = False
                 for message in messages:
                     await message.ack()
                 self.metrics.consumer_applied.labels(self.durable).inc(len(messages))
         finally:
-            fetching.cancel()
-            await asyncio.gather(fetching, return_exceptions=True)
             await batches.stop()
 
     async def _update_lag(self, js: Any) -> None:

@@ -350,9 +350,14 @@ _SEARCH_PATH = re.compile(r"search_path(?:=|%3D)([A-Za-z_][A-Za-z0-9_]*)")
 class Database:
     """One service's database: eventsourcing settings and a SQLAlchemy engine, from one URL."""
 
-    def __init__(self, url: str, *, app_name: str) -> None:
+    def __init__(self, url: str, *, app_name: str, derived: bool = False) -> None:
+        """`derived`: the database only holds what consumers rebuild from the streams, so a
+        SQLite commit does not wait for the disk (synchronous=NORMAL): a power loss may undo
+        the last commits, positions with their effects, and the consumers apply them again.
+        Its connections also keep fewer prepared statements."""
         self.url = url
         self.app_name = app_name
+        self.derived = derived
         try:
             parsed = sa.engine.make_url(url)
         except sa.exc.ArgumentError:
@@ -410,13 +415,25 @@ class Database:
         if self.dialect == "postgresql":
             return sa.create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=10)
         self.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(parsed, connect_args={"timeout": 30, "check_same_thread": False})
+        # A derived database's batches vary in size, so each of its big statements is new:
+        # keeping 128 of them prepared per connection (sqlite3's default) costs tens of MiB.
+        statements = 16 if self.derived else 128
+        engine = sa.create_engine(
+            parsed,
+            connect_args={
+                "timeout": 30,
+                "check_same_thread": False,
+                "cached_statements": statements,
+            },
+        )
 
         @sa.event.listens_for(engine, "connect")
         def _on_connect(dbapi_connection: Any, _record: Any) -> None:
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
+            if self.derived:
+                cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.execute("PRAGMA secure_delete=ON")
             cursor.execute("PRAGMA foreign_keys=ON")

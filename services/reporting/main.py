@@ -44,7 +44,7 @@ class IndicatorCollector(Collector):
 
 def build(settings: ServiceSettings) -> Service:
     """Wire the reporting service from its settings."""
-    database = Database(settings.database_url, app_name="reporting")
+    database = Database(settings.database_url, app_name="reporting", derived=True)
     database.create_tables(freshness_metadata)
     with database.writing() as conn:
         facts.create_schema(conn)
