@@ -267,7 +267,20 @@ class GroupCommit:
             pending.result, pending.done = result, True
 
 
-class SQLiteCoopRecorder(SQLiteApplicationRecorder):
+class _GroupCommitted:
+    """A recorder whose saves go through its group commit."""
+
+    _group: GroupCommit
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """Insert events (and their context), together with concurrent saves."""
+        result: Sequence[int] | None = self._group.write(stored_events, kwargs)
+        return result
+
+
+class SQLiteCoopRecorder(_GroupCommitted, SQLiteApplicationRecorder):
     """SQLite application recorder that also stores the command's context atomically.
 
     Concurrent saves are group-committed: one transaction (and one fsync) for all of them.
@@ -278,13 +291,6 @@ class SQLiteCoopRecorder(SQLiteApplicationRecorder):
         self._write_lock = sqlite_write_lock(self.datastore.pool.db_name)
         self._group = GroupCommit(self._write_together)
 
-    def insert_events(
-        self, stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> Sequence[int] | None:
-        """Insert events (and their context), together with concurrent saves."""
-        result: Sequence[int] | None = self._group.write(stored_events, kwargs)
-        return result
-
     def _write_together(self, batch: Sequence[PendingWrite]) -> list[Sequence[int] | None]:
         """Insert every save of `batch` and its context in one transaction, under the lock."""
         with self._write_lock, self.datastore.transaction(commit=True) as c:
@@ -294,7 +300,7 @@ class SQLiteCoopRecorder(SQLiteApplicationRecorder):
         return ids
 
 
-class PostgresCoopRecorder(PostgresApplicationRecorder):
+class PostgresCoopRecorder(_GroupCommitted, PostgresApplicationRecorder):
     """PostgreSQL application recorder that also stores the command's context atomically.
 
     Concurrent saves are group-committed: one table lock and one commit for all of them.
@@ -303,13 +309,6 @@ class PostgresCoopRecorder(PostgresApplicationRecorder):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._group = GroupCommit(self._write_together)
-
-    def insert_events(
-        self, stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> Sequence[int] | None:
-        """Insert events (and their context), together with concurrent saves."""
-        result: Sequence[int] | None = self._group.write(stored_events, kwargs)
-        return result
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def _write_together(self, batch: Sequence[PendingWrite]) -> list[Sequence[int] | None]:
