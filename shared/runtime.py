@@ -86,6 +86,7 @@ class Service:
         )
         api.include_router(router)
         install_errors(api)
+        self.closers.insert(0, edge.workers.shutdown)  # commands in flight finish first
         self.api = api
         return api
 

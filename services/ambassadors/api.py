@@ -12,19 +12,18 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from services.ambassadors import domain
-from services.ambassadors.application import Ambassadors
+from services.ambassadors.application import Ambassadors, PersonalDetails
 from services.ambassadors.views import STATUSES, AmbassadorList, represent, represent_action
 from shared.fields import BusinessDate, NonEmptyText, NonNegativeInt, RequestBody
 from shared.http import (
-    Idempotency,
+    Command,
     Page,
     Paging,
     answers,
-    body_schema,
     check_if_match,
+    command_route,
     etag_header,
     filter_value,
-    json_body,
     page,
     problem_response,
     problem_responses,
@@ -40,6 +39,8 @@ Email = Annotated[
     ),
 ]
 ActionKind = Literal["cine_discussion", "presentation", "kiosque", "mentorat", "autre"]
+
+WRITE = "ambassadors:write"
 
 ERRORS: dict[type[domain.AmbassadorsError], tuple[int, str | None, str]] = {
     domain.AmbassadorNotFoundError: (404, None, ""),
@@ -128,32 +129,28 @@ def routes(app: Ambassadors, listing: AmbassadorList) -> APIRouter:
     """The ambassadors routes, bound to the service's application."""
     router = APIRouter(prefix="/v1/ambassadors", tags=["ambassadors"])
     reader = [require("read")]
-    writer = [require("ambassadors:write")]
     privacy = [require("privacy:admin")]
 
     def current(ref: str) -> dict[str, Any]:
         ambassador_id = UUID(ref)
         return represent(app.ambassador(ambassador_id), app.personal.find(ambassador_id))
 
-    @router.post(
+    @command_route(
+        router,
         "",
+        scope=WRITE,
+        body=EnrollmentRequest,
         status_code=201,
-        dependencies=writer,
-        openapi_extra=body_schema(EnrollmentRequest),
         responses=answers(201, Ambassador, 409),
     )
-    def enroll_ambassador(
-        request: Request,
-        idempotency: Idempotency,
-        body: EnrollmentRequest = json_body(EnrollmentRequest),
-    ) -> JSONResponse:
-        new_id = uuid4()
+    def enroll_ambassador(command: Command[EnrollmentRequest]) -> JSONResponse:
+        body, new_id = command.body, uuid4()
+        details = PersonalDetails(body.name, body.email)
         return run_command(
-            request,
-            idempotency,
+            command,
             status=201,
             resource=str(new_id),
-            command=lambda context: app.enroll(
+            execute=lambda context: app.enroll(
                 new_id,
                 cooperative_id=body.cooperative_id,
                 name=body.name,
@@ -163,6 +160,7 @@ def routes(app: Ambassadors, listing: AmbassadorList) -> APIRouter:
             ),
             render=current,
             headers=lambda doc: {**etag_header(doc), "Location": f"/v1/ambassadors/{doc['id']}"},
+            shown=lambda ambassador: represent(ambassador, details),
         )
 
     @router.get(
@@ -187,21 +185,18 @@ def routes(app: Ambassadors, listing: AmbassadorList) -> APIRouter:
         doc = current(str(ambassador_id))
         return JSONResponse(doc, headers=etag_header(doc))
 
-    @router.post(
+    @command_route(
+        router,
         "/{ambassador_id}/actions",
+        scope=WRITE,
+        body=ActionRequest,
         status_code=201,
-        dependencies=writer,
-        openapi_extra=body_schema(ActionRequest),
         responses=answers(201, Action, 404, 409, 412),
     )
-    def log_action(
-        request: Request,
-        ambassador_id: UUID,
-        idempotency: Idempotency,
-        body: ActionRequest = json_body(ActionRequest),
-    ) -> JSONResponse:
+    def log_action(command: Command[ActionRequest], ambassador_id: UUID) -> JSONResponse:
+        body, idempotency = command.body, command.idempotency
         if idempotency is None or idempotency.previous is None:
-            check_if_match(request, app.ambassador(ambassador_id).version)
+            check_if_match(command.request, app.ambassador(ambassador_id).version)
         action_id = uuid4()
 
         def action_record(ref: str) -> dict[str, Any]:
@@ -212,11 +207,10 @@ def routes(app: Ambassadors, listing: AmbassadorList) -> APIRouter:
             return represent_action(ambassador, action)
 
         return run_command(
-            request,
-            idempotency,
+            command,
             status=201,
             resource=str(action_id),
-            command=lambda context: app.log_action(
+            execute=lambda context: app.log_action(
                 ambassador_id,
                 action_id=action_id,
                 kind=body.kind,
@@ -228,30 +222,27 @@ def routes(app: Ambassadors, listing: AmbassadorList) -> APIRouter:
             render=action_record,
         )
 
-    @router.post(
+    @command_route(
+        router,
         "/{ambassador_id}/retirement",
-        dependencies=writer,
-        openapi_extra=body_schema(RetirementRequest),
+        scope=WRITE,
+        body=RetirementRequest,
         responses=answers(200, Ambassador, 404, 409, 412),
     )
-    def retire_ambassador(
-        request: Request,
-        ambassador_id: UUID,
-        idempotency: Idempotency,
-        body: RetirementRequest = json_body(RetirementRequest),
-    ) -> JSONResponse:
+    def retire_ambassador(command: Command[RetirementRequest], ambassador_id: UUID) -> JSONResponse:
+        idempotency = command.idempotency
         if idempotency is None or idempotency.previous is None:
-            check_if_match(request, app.ambassador(ambassador_id).version)
+            check_if_match(command.request, app.ambassador(ambassador_id).version)
         return run_command(
-            request,
-            idempotency,
+            command,
             status=200,
             resource=str(ambassador_id),
-            command=lambda context: app.retire(
-                ambassador_id, retired_on=body.retired_on, context=context
+            execute=lambda context: app.retire(
+                ambassador_id, retired_on=command.body.retired_on, context=context
             ),
             render=current,
             headers=etag_header,
+            shown=lambda ambassador: represent(ambassador, app.personal.find(ambassador_id)),
         )
 
     @router.get(

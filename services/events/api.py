@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
 from eventsourcing.persistence import IntegrityError as EventStoreConflict
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -30,16 +30,14 @@ from shared.fields import (
     is_region,
 )
 from shared.http import (
-    Idempotency,
-    IdempotentRequest,
+    Command,
     Page,
     Paging,
     answers,
-    body_schema,
     command_context,
+    command_route,
     etag_header,
     filter_value,
-    json_body,
     page,
     problem_response,
     replayed,
@@ -60,6 +58,8 @@ ActivityType = Literal[
 ]
 Format = Literal["in_person", "remote", "hybrid"]
 Partners = Annotated[list[NonEmptyText], Field(max_length=100)]
+
+WRITE = "events:write"
 
 # status, problem type slug, and the request field a 422 is about
 ERRORS: dict[type[domain.EventsError], tuple[int, str | None, str]] = {
@@ -150,19 +150,6 @@ class PublicAttendance(BaseModel):
     recorded_at: datetime
 
 
-def optional_json_body(model: type[RequestBody]) -> Any:
-    """Like `json_body`, but an empty body stands for `{}` (every field being optional)."""
-    parse = json_body(model).dependency
-
-    async def parse_optional(request: Request) -> RequestBody:
-        if not (await request.body()).strip():
-            return model()
-        parsed: RequestBody = await parse(request)
-        return parsed
-
-    return Depends(parse_optional)
-
-
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -181,7 +168,6 @@ def routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
     """The events routes, bound to the service's application."""
     router = APIRouter(prefix="/v1/activities", tags=["activities"])
     reader = [require("read")]
-    writer = [require("events:write")]
 
     def current(ref: str) -> dict[str, Any]:
         return represent(app.activity(UUID(ref)))
@@ -196,25 +182,21 @@ def routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
             app.public_attendance(UUID(activity_id), UUID(record_id))
         )
 
-    @router.post(
+    @command_route(
+        router,
         "",
+        scope=WRITE,
+        body=ScheduleRequest,
         status_code=201,
-        dependencies=writer,
-        openapi_extra=body_schema(ScheduleRequest),
         responses=answers(201, Activity, 409),
     )
-    def schedule_activity(
-        request: Request,
-        idempotency: Idempotency,
-        body: ScheduleRequest = json_body(ScheduleRequest),
-    ) -> JSONResponse:
-        new_id = uuid4()
+    def schedule_activity(command: Command[ScheduleRequest]) -> JSONResponse:
+        body, new_id = command.body, uuid4()
         return run_command(
-            request,
-            idempotency,
+            command,
             status=201,
             resource=str(new_id),
-            command=lambda context: app.schedule(
+            execute=lambda context: app.schedule(
                 new_id,
                 type=body.type,
                 title=body.title,
@@ -226,6 +208,7 @@ def routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
             ),
             render=current,
             headers=lambda doc: {**etag_header(doc), "Location": f"/v1/activities/{doc['id']}"},
+            shown=represent,
         )
 
     @router.get(
@@ -253,82 +236,72 @@ def routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
         doc = represent(app.activity(activity_id))
         return JSONResponse(doc, headers=etag_header(doc))
 
-    @router.post(
+    @command_route(
+        router,
         "/{activity_id}/attendances",
-        dependencies=writer,
-        openapi_extra=body_schema(AttendanceRequest),
+        scope=WRITE,
+        body=AttendanceRequest,
         responses={
             **answers(201, Attendance, 404, 409),
             200: {"model": Attendance, "description": "Already recorded: the existing record"},
         },
     )
-    def attend_activity(
-        request: Request,
-        activity_id: UUID,
-        idempotency: Idempotency,
-        body: AttendanceRequest = json_body(AttendanceRequest),
-    ) -> JSONResponse:
-        return _record_attendance(request, idempotency, app, activity_id, body, attendance)
+    def attend_activity(command: Command[AttendanceRequest], activity_id: UUID) -> JSONResponse:
+        return _record_attendance(command, app, activity_id, attendance)
 
-    @router.post(
+    @command_route(
+        router,
         "/{activity_id}/public-attendance",
+        scope=WRITE,
+        body=PublicAttendanceRequest,
         status_code=201,
-        dependencies=writer,
-        openapi_extra=body_schema(PublicAttendanceRequest),
         responses=answers(201, PublicAttendance, 404, 409),
     )
-    def count_public(
-        request: Request,
-        activity_id: UUID,
-        idempotency: Idempotency,
-        body: PublicAttendanceRequest = json_body(PublicAttendanceRequest),
-    ) -> JSONResponse:
-        record_id = uuid4()
+    def count_public(command: Command[PublicAttendanceRequest], activity_id: UUID) -> JSONResponse:
+        body, record_id = command.body, uuid4()
         return run_command(
-            request,
-            idempotency,
+            command,
             status=201,
             resource=f"{activity_id}/{record_id}",
-            command=lambda context: app.record_public_attendance(
+            execute=lambda context: app.record_public_attendance(
                 activity_id, record_id, count=body.count, region=body.region, context=context
             ),
             render=public_attendance,
+            shown=represent_public_attendance,
         )
 
-    @router.post(
+    @command_route(
+        router,
         "/{activity_id}/cancellation",
-        dependencies=writer,
-        openapi_extra=body_schema(CancellationRequest, required=False),
+        scope=WRITE,
+        body=CancellationRequest,
+        optional_body=True,
         responses=answers(200, Activity, 404, 409),
     )
-    def cancel_activity(
-        request: Request,
-        activity_id: UUID,
-        idempotency: Idempotency,
-        body: CancellationRequest = optional_json_body(CancellationRequest),
-    ) -> JSONResponse:
+    def cancel_activity(command: Command[CancellationRequest], activity_id: UUID) -> JSONResponse:
         return run_command(
-            request,
-            idempotency,
+            command,
             status=200,
             resource=str(activity_id),
-            command=lambda context: app.cancel(activity_id, reason=body.reason, context=context),
+            execute=lambda context: app.cancel(
+                activity_id, reason=command.body.reason, context=context
+            ),
             render=current,
             headers=etag_header,
+            shown=represent,
         )
 
     return router
 
 
 def _record_attendance(
-    request: Request,
-    idempotency: IdempotentRequest | None,
+    command: Command[AttendanceRequest],
     app: Events,
     activity_id: UUID,
-    body: AttendanceRequest,
     render: Any,
 ) -> JSONResponse:
     """201 with a new attendance; 200 with the existing one, recording nothing."""
+    request, idempotency, body = command.request, command.idempotency, command.body
     if idempotency is not None and idempotency.previous is not None:
         return replayed(idempotency.previous.status, render(idempotency.previous.resource))
     ref = f"{activity_id}/{body.cooperative_id}"

@@ -27,15 +27,14 @@ from shared.fields import (
     is_slug,
 )
 from shared.http import (
-    Idempotency,
+    Command,
     Page,
     Paging,
     answers,
-    body_schema,
     check_if_match,
+    command_route,
     etag_header,
     filter_value,
-    json_body,
     page,
     problem_response,
     require,
@@ -43,6 +42,8 @@ from shared.http import (
 )
 from shared.integration import rfc3339
 from shared.problems import Problem
+
+WRITE = "membership:write"
 
 ERRORS: dict[type[domain.MembershipError], tuple[int, str | None]] = {
     domain.CooperativeNotFoundError: (404, None),
@@ -152,30 +153,25 @@ def routes(app: Membership, directory: CooperativeDirectory) -> APIRouter:
     """The membership routes, bound to the service's application."""
     router = APIRouter(prefix="/v1/cooperatives", tags=["cooperatives"])
     reader = [require("read")]
-    writer = [require("membership:write")]
 
     def current(ref: str) -> dict[str, Any]:
         return represent(app.cooperative(UUID(ref)))
 
-    @router.post(
+    @command_route(
+        router,
         "",
+        scope=WRITE,
+        body=JoinRequest,
         status_code=201,
-        dependencies=writer,
-        openapi_extra=body_schema(JoinRequest),
         responses=answers(201, Cooperative, 409),
     )
-    def join_network(
-        request: Request,
-        idempotency: Idempotency,
-        body: JoinRequest = json_body(JoinRequest),
-    ) -> JSONResponse:
+    def join_network(command: Command[JoinRequest]) -> JSONResponse:
         new_id = uuid4()
         return run_command(
-            request,
-            idempotency,
+            command,
             status=201,
             resource=str(new_id),
-            command=lambda context: app.join(new_id, **body.model_dump(), context=context),
+            execute=lambda context: app.join(new_id, **command.body.model_dump(), context=context),
             render=current,
             headers=lambda doc: {**etag_header(doc), "Location": f"/v1/cooperatives/{doc['id']}"},
             shown=represent,
@@ -204,26 +200,27 @@ def routes(app: Membership, directory: CooperativeDirectory) -> APIRouter:
         doc = represent(app.cooperative(cooperative_id))
         return JSONResponse(doc, headers=etag_header(doc))
 
-    @router.patch(
+    @command_route(
+        router,
         "/{cooperative_id}",
-        dependencies=writer,
-        openapi_extra=body_schema(ProfileChange),
+        method="PATCH",
+        scope=WRITE,
+        body=ProfileChange,
+        idempotent=False,
         responses=answers(200, Cooperative, 404, 409, 412),
     )
-    def change_profile(
-        request: Request, cooperative_id: UUID, body: ProfileChange = json_body(ProfileChange)
-    ) -> JSONResponse:
+    def change_profile(command: Command[ProfileChange], cooperative_id: UUID) -> JSONResponse:
         cooperative = app.cooperative(cooperative_id)
-        check_if_match(request, cooperative.version)
+        check_if_match(command.request, cooperative.version)
+        expected = cooperative.version if "if-match" in command.request.headers else None
         return run_command(
-            request,
-            None,
+            command,
             status=200,
             resource=str(cooperative_id),
-            command=lambda context: app.update_profile(
+            execute=lambda context: app.update_profile(
                 cooperative_id,
-                body.model_dump(include=body.model_fields_set),
-                expected_version=cooperative.version if "if-match" in request.headers else None,
+                command.body.model_dump(include=command.body.model_fields_set),
+                expected_version=expected,
                 context=context,
             ),
             render=current,
@@ -231,24 +228,20 @@ def routes(app: Membership, directory: CooperativeDirectory) -> APIRouter:
             shown=represent,
         )
 
-    @router.post(
+    @command_route(
+        router,
         "/{cooperative_id}/departure",
-        dependencies=writer,
-        openapi_extra=body_schema(DepartureRequest),
+        scope=WRITE,
+        body=DepartureRequest,
         responses=answers(200, Cooperative, 404, 409),
     )
-    def leave_network(
-        request: Request,
-        cooperative_id: UUID,
-        idempotency: Idempotency,
-        body: DepartureRequest = json_body(DepartureRequest),
-    ) -> JSONResponse:
+    def leave_network(command: Command[DepartureRequest], cooperative_id: UUID) -> JSONResponse:
+        body = command.body
         return run_command(
-            request,
-            idempotency,
+            command,
             status=200,
             resource=str(cooperative_id),
-            command=lambda context: app.leave(
+            execute=lambda context: app.leave(
                 cooperative_id, left_on=body.left_on, reason=body.reason, context=context
             ),
             render=current,
@@ -256,25 +249,20 @@ def routes(app: Membership, directory: CooperativeDirectory) -> APIRouter:
             shown=represent,
         )
 
-    @router.post(
+    @command_route(
+        router,
         "/{cooperative_id}/readmission",
-        dependencies=writer,
-        openapi_extra=body_schema(ReadmissionRequest),
+        scope=WRITE,
+        body=ReadmissionRequest,
         responses=answers(200, Cooperative, 404, 409),
     )
-    def rejoin_network(
-        request: Request,
-        cooperative_id: UUID,
-        idempotency: Idempotency,
-        body: ReadmissionRequest = json_body(ReadmissionRequest),
-    ) -> JSONResponse:
+    def rejoin_network(command: Command[ReadmissionRequest], cooperative_id: UUID) -> JSONResponse:
         return run_command(
-            request,
-            idempotency,
+            command,
             status=200,
             resource=str(cooperative_id),
-            command=lambda context: app.rejoin(
-                cooperative_id, rejoined_on=body.rejoined_on, context=context
+            execute=lambda context: app.rejoin(
+                cooperative_id, rejoined_on=command.body.rejoined_on, context=context
             ),
             render=current,
             headers=etag_header,
