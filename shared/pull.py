@@ -20,9 +20,8 @@ from nats.aio.subscription import Subscription
 
 STATUS = "Status"
 HEARTBEAT = "100"
-_V1_ACK_TOKENS = (
-    9  # $JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<ts>.<pending>
-)
+# $JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<timestamp>.<pending>
+_V1_ACK_TOKENS = 9
 
 
 def stream_sequence(message: Msg) -> int:
