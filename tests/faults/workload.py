@@ -26,23 +26,14 @@ from typing import Any
 
 import httpx
 
+from services.events.domain import ACTIVITY_TYPES
+from shared.fields import REGION_CODES as REGIONS
 from tests.support import TOKEN
 
 FISCAL_YEAR = "2023-2024"
 YEAR_START = date(2023, 9, 1)
 YEAR_END = date(2024, 8, 31)
 
-ACTIVITY_TYPES = (
-    "formation",
-    "courtepointe",
-    "service_conseil",
-    "conference",
-    "reseautage",
-    "cine_discussion",
-    "parcours_coop",
-    "autre",
-)
-REGIONS = tuple(f"{code:02d}" for code in range(1, 18))
 SECTORS = ("microbrasserie", "boulangerie", "informatique", "imprimerie", "arts-scene", "sante")
 PARTNERS = (
     "Pôle d'économie sociale du Bas-Saint-Laurent",
