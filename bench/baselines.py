@@ -1,10 +1,11 @@
 """The raw limits of the platform's parts, measured on the same machine in the same run.
 
-- nats-py JetStream: `publish_async` rate, pull-consume rate (fetch 1,000, explicit ack) and
-  publish → pull-consume latency at the freshness figure's rate, on a file stream configured
-  as the platform's streams are (shared.messaging), with realistic ~450-byte envelopes, on the
-  embedded server (`sync_interval: always`); the publish rate alone also on nats-server's
-  default sync (`publish_baseline`, measured beside the relay figures on that server).
+- nats-py JetStream: `publish_async` rate, atomic batch publish rate (1,000 messages per batch,
+  two batches in flight, as the relay publishes), pull-consume rate (fetch 1,000, explicit ack)
+  and publish → pull-consume latency at the freshness figure's rate, on a file stream
+  configured as the platform's streams are (shared.messaging), with realistic ~450-byte
+  envelopes, on the embedded server (`sync_interval: always`); the publish rates alone also on
+  nats-server's default sync (`publish_baselines`, measured beside the relay figures there).
 - eventsourcing: single-event `save` rate and batched `save` rate of a plain Application with
   a one-field aggregate, on SQLite (file) and PostgreSQL (own schema).
 - FastAPI: a bare JSON endpoint under uvicorn (bench.bare_app), driven by the same load
@@ -30,6 +31,7 @@ from bench.context import Context
 from bench.infra import FSYNC_ALWAYS, bare_app_process, nats_server, run_async
 from bench.loadgen import closed_loop, percentile
 from bench.report import Row, skipped
+from shared.batch_publish import MAX_MESSAGES, AtomicBatches
 from shared.integration import StreamContract, event_id_for
 from shared.messaging import Messaging
 
@@ -79,14 +81,37 @@ async def _publish_rate(js: Any, messages: int) -> float:
     return messages / (time.perf_counter() - started)
 
 
-async def publish_baseline(url: str, messages: int) -> float:
-    """The raw publish_async rate alone, on a fresh stream of the server at `url`."""
+async def _atomic_rate(nc: Any, messages: int) -> float:
+    """Atomic batches of 1,000 envelopes, each with its Nats-Msg-Id, two batches in flight."""
+    bodies = [sample_envelope(i) for i in range(messages)]
+    batches = AtomicBatches(nc)
+    in_flight: list[asyncio.Future[int]] = []
+    started = time.perf_counter()
+    for start in range(0, messages, MAX_MESSAGES):
+        batch = [
+            ("coop.bench.CoopJoined", body, {"Nats-Msg-Id": f"a-{start + i}"})
+            for i, body in enumerate(bodies[start : start + MAX_MESSAGES])
+        ]
+        in_flight.append(await batches.send(batch, None))
+        if len(in_flight) > 1:
+            await asyncio.wait_for(in_flight.pop(0), 60)
+    for acked in in_flight:
+        await asyncio.wait_for(acked, 60)
+    rate = messages / (time.perf_counter() - started)
+    await batches.close()
+    return rate
+
+
+async def publish_baselines(url: str, messages: int) -> tuple[float, float]:
+    """The raw publish_async rate, then the atomic batch rate, on a fresh stream of the server."""
     messaging = Messaging(url, name="bench-raw")
     await messaging.connect()
     await messaging.ensure_stream(BENCH_STREAM)
     nc = await nats.connect(url)
     try:
-        return await _publish_rate(nc.jetstream(timeout=10), messages)
+        return await _publish_rate(nc.jetstream(timeout=10), messages), await _atomic_rate(
+            nc, messages
+        )
     finally:
         await nc.close()
         await messaging.close()
@@ -120,12 +145,13 @@ async def _nats_figures(url: str, messages: int, latency_rate: float, latency_se
             consumed += len(batch)
         consume_rate = consumed / (time.perf_counter() - started)
         await subscription.unsubscribe()
+        atomic_rate = await _atomic_rate(nc, messages)
 
         latencies = await _latency(js, latency_rate, latency_seconds, offset=messages)
     finally:
         await nc.close()
         await messaging.close()
-    return publish_rate, consume_rate, latencies
+    return publish_rate, atomic_rate, consume_rate, latencies
 
 
 async def _latency(js: Any, rate: float, seconds: float, offset: int) -> list[float]:
@@ -178,18 +204,21 @@ async def _latency(js: Any, rate: float, seconds: float, offset: int) -> list[fl
 
 
 def nats_baselines(ctx: Context) -> list[Row]:
-    """Raw nats-py JetStream publish_async and pull-consume rates, and latency."""
+    """Raw nats-py JetStream publish_async, atomic batch and pull-consume rates, and latency."""
     messages = ctx.sizes.nats_messages
     ctx.log(f"baseline: nats-py JetStream, {messages:,} messages")
     seconds = 3 if ctx.sizes.duration >= 5 else 1
     with nats_server(ctx.directory("nats-raw")) as server:
-        publish, consume, latencies = run_async(
+        publish, atomic, consume, latencies = run_async(
             _nats_figures(server.url, messages, ctx.sizes.freshness_rate, seconds)
         )
     rate = f"{ctx.sizes.freshness_rate:.0f} msg/s"
     return [
         Row("nats.publish", "NATS JetStream publish_async (raw nats-py)", publish, "msg/s",
             note=f"{messages:,} × ~450 B, file store, Nats-Msg-Id; {FSYNC_ALWAYS}",
+            is_baseline=True),
+        Row("nats.publish.atomic", "NATS JetStream atomic batch publish (raw nats-py)", atomic,
+            "msg/s", note=f"batches of 1,000, two in flight, Nats-Msg-Id; {FSYNC_ALWAYS}",
             is_baseline=True),
         Row("nats.consume", "NATS JetStream pull-consume, fetch 1000 + ack", consume, "msg/s",
             note="durable pull consumer, explicit ack", is_baseline=True),

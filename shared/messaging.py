@@ -9,7 +9,7 @@ from datetime import timedelta
 import nats
 from nats.aio.client import Client
 from nats.js import JetStreamContext
-from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig, StreamInfo
 from nats.js.errors import BadRequestError
 
 from shared.integration import StreamContract
@@ -88,8 +88,9 @@ class Messaging:
         assert self._nc is not None
         return self._nc.jetstream(timeout=5)
 
-    async def ensure_stream(self, contract: StreamContract) -> None:
-        """Create (or bring up to date) the contract's stream: file store, no age limit."""
+    async def ensure_stream(self, contract: StreamContract) -> StreamInfo:
+        """Create (or bring up to date) the contract's stream: file store, no age limit,
+        atomic batch publishing allowed (the outbox relay publishes its batches that way)."""
         js = await self.jetstream()
         config = StreamConfig(
             name=contract.stream,
@@ -100,11 +101,12 @@ class Messaging:
             max_age=0,
             duplicate_window=DUPLICATE_WINDOW.total_seconds(),
             num_replicas=self.replicas,
+            allow_atomic=True,
         )
         try:
-            await js.add_stream(config)
+            return await js.add_stream(config)
         except BadRequestError:
-            await js.update_stream(config)
+            return await js.update_stream(config)
 
     async def close(self) -> None:
         """Drain and close the connection."""

@@ -14,6 +14,7 @@ from eventsourcing.persistence import Notification
 from nats.js.errors import NotFoundError
 
 from shared.application import CoopApplication
+from shared.batch_publish import MAX_MESSAGES, AtomicBatches
 from shared.integration import StreamContract, event_id_for, rfc3339
 from shared.leadership import leadership
 from shared.messaging import Messaging
@@ -25,19 +26,22 @@ from shared.telemetry import publish_span
 log = logging.getLogger(__name__)
 
 NOTIFICATION_HEADER = "Coop-Notification-Id"
-# JetStream stores a message only when the stream's last message is the one named here: a
-# pipelined message never lands after a predecessor lost with a broken connection.
-EXPECTED_LAST_MSG_ID = "Nats-Expected-Last-Msg-Id"
-ACK_STALL_SECONDS = 5.0  # a batch is given up when no ack came for this long
+ACK_STALL_SECONDS = 5.0  # a batch is given up when its ack did not come for this long
 RECONCILE_LIMIT = 10_000  # at most this many of its messages are checked for gaps at start
-PUBLISH_CHUNK = 100  # messages handed to the NATS client between two turns of the event loop
-ASYNC_PENDING_LIMIT = 4000  # nats-py's default cap on publishes awaiting their ack
 _ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 Mapping = Callable[[Any], tuple[str, dict[str, Any]] | None]
 
 
 class OutboxRelay:
-    """Publishes each stored event once, in order, and records the position after the ack."""
+    """Publishes each stored event once, in order, and records the position after the ack.
+
+    Each batch of the notification log is one atomic JetStream batch (`shared/batch_publish.py`)
+    whose first message names the stream sequence it must follow: a batch lands whole, right
+    after the one before it, or not at all. So the next batch can be published while the
+    previous one's ack is on its way, and the stream only ever holds an unbroken prefix of the
+    log: when a batch is refused or lost, those behind it are refused too, and the relay
+    resumes from the stream after reconciling.
+    """
 
     def __init__(
         self,
@@ -47,8 +51,10 @@ class OutboxRelay:
         to_integration: Mapping,
         metrics: ServiceMetrics,
         *,
-        batch_size: int = 1000,
+        batch_size: int = MAX_MESSAGES,
     ) -> None:
+        if not 0 < batch_size <= MAX_MESSAGES:
+            raise ValueError(f"a relay batch holds 1 to {MAX_MESSAGES} events")
         self.app = app
         self.messaging = messaging
         self.contract = contract
@@ -57,14 +63,12 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.position_name = f"relay:{contract.stream}"
         self.position = 0
-        self._chained = False  # True once the stream's last message is known (reconciled)
-        self._last_msg_id: str | None = None  # the Nats-Msg-Id of the stream's last message
+        self._last_seq: int | None = None  # the stream's last sequence, while known (reconciled)
         self._wakeup = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
         self._js: Any = None  # the JetStream context, kept: each one subscribes its own inbox
-        # with at most two batches awaiting their acks, the client's cap is never reached
-        self._wait_stall = None if 2 * batch_size <= ASYNC_PENDING_LIMIT else ACK_STALL_SECONDS
+        self._batches: AtomicBatches | None = None
         self.leadership = leadership(app.database, f"relay:{contract.stream}")
 
     def poke(self) -> None:
@@ -80,7 +84,7 @@ class OutboxRelay:
             while not self._stopping:
                 try:
                     await self.leadership.acquire()  # one publishing instance per stream
-                    await self.messaging.ensure_stream(self.contract)
+                    await self._ensure_stream()
                     await self._reconcile()
                     delay = 0.1
                     while not self._stopping and await self.leadership.held():
@@ -95,6 +99,9 @@ class OutboxRelay:
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, 5.0)
         finally:
+            if self._batches is not None:
+                await self._batches.close()
+                self._batches = None
             await self.leadership.release()
 
     def stop(self) -> None:
@@ -102,18 +109,28 @@ class OutboxRelay:
         self._stopping = True
         self.poke()
 
+    async def _ensure_stream(self) -> None:
+        """Create or update the stream; refuse to publish where atomic batches are not kept."""
+        info = await self.messaging.ensure_stream(self.contract)
+        if not getattr(info.config, "allow_atomic", False):
+            raise RuntimeError(
+                f"stream {self.contract.stream} does not allow atomic batch publishing: "
+                "the relay needs nats-server 2.12 or newer"
+            )
+
     async def _reconcile(self) -> None:
         """Start after whichever is further: the recorded position or the stream's last message.
 
         When the stream is ahead of the recorded position, the events in between are checked
-        one by one. Each publish names the message it must follow, so a later event cannot
-        land after a lost one; a stream written without that check (an older relay)
-        may still have such a gap: those missing are published now, late rather than never,
-        and nothing already on the stream is published again.
+        one by one. Batches land whole and in order, so a later event cannot land after a lost
+        one; a stream written by an older relay, one message at a time, may still have such a
+        gap: those missing are published now, late rather than never, and nothing already on
+        the stream is published again.
         """
         recorded = await asyncio.to_thread(self._load_position)
         js = await self._jetstream()
-        on_stream, present, floor = await self._published_after(js, recorded)
+        self._last_seq = None
+        on_stream, present, floor, last_seq = await self._published_after(js, recorded)
         if on_stream > recorded:
             missing = await asyncio.to_thread(self._unpublished, floor, on_stream, present)
             if missing:
@@ -123,18 +140,24 @@ class OutboxRelay:
                     len(missing),
                     on_stream,
                 )
-                self.metrics.relay_published.inc(await self._publish(js, missing))
+                contexts = await asyncio.to_thread(self._contexts, missing)
+                for start in range(0, len(missing), MAX_MESSAGES):
+                    chunk = missing[start : start + MAX_MESSAGES]
+                    messages = list(self._messages(chunk, contexts, telemetry_enabled()))
+                    batches = await self._publisher()
+                    last_seq = await self._acked(batches, await batches.send(messages, last_seq))
+                    self.metrics.relay_published.inc(len(messages))
         self.position = max(recorded, on_stream)
+        self._last_seq = last_seq
 
-    async def _published_after(self, js: Any, recorded: int) -> tuple[int, set[int], int]:
-        """The stream's last notification id, the ids after `recorded`, and a floor.
+    async def _published_after(self, js: Any, recorded: int) -> tuple[int, set[int], int, int]:
+        """The stream's last notification id, the ids after `recorded`, a floor, its last sequence.
 
         Every event up to the floor is taken as published: the floor is `recorded`, unless the
         stream was trimmed or holds too many messages after it to check them all.
         """
         info = await js.stream_info(self.contract.stream)
         last_seq, first_seq = info.state.last_seq or 0, info.state.first_seq or 0
-        await self._learn_last_msg_id(js, last_seq)
         present: set[int] = set()
         on_stream = 0
         floor: int | None = None
@@ -159,7 +182,7 @@ class OutboxRelay:
                 floor = recorded  # the whole stream was read: nothing is unknown
         if floor is None:
             floor = min(present, default=recorded)
-        return on_stream, present, max(floor, recorded)
+        return on_stream, present, max(floor, recorded), last_seq
 
     def _unpublished(self, floor: int, on_stream: int, present: set[int]) -> list[Any]:
         """The notifications in (floor, on_stream] that should be on the stream and are not."""
@@ -173,120 +196,93 @@ class OutboxRelay:
             and self.to_integration(self.app.mapper.to_domain_event(n)) is not None
         ]
 
-    async def _publish(self, js: Any, notifications: Sequence[Notification]) -> int:
-        """Publish these notifications pipelined and wait for every ack; return how many.
-
-        Once reconciled, each message names the message it must follow, so the stream only ever
-        holds an unbroken prefix of what was sent: when one message is lost (a connection broken
-        mid-batch, its later messages replayed by the client after reconnecting), JetStream
-        refuses the rest, and the relay resumes from the stream after reconciling.
-        """
-        contexts = await asyncio.to_thread(self._contexts, notifications)
-        chained, previous = self._chained, self._last_msg_id
-        self._chained = False  # the stream's last message is unknown until every ack is in
-        acks = _Acks(notifications[-1].id if notifications else self.position)
-        try:
-            previous = await self._send(js, notifications, contexts, acks, chained, previous)
-            await acks.wait()
-        finally:
-            acks.cancel()
-        await self._chain_after(js, chained, previous, acks.duplicate)
-        return len(acks.futures)
-
     async def _pump(self, batches: int | None = None) -> int:
         """Publish batches until the log is exhausted (or `batches` of them); return their size.
 
-        Once chained, the next batch is selected, encoded and published while the previous
-        batch's acks are pending: its messages name their predecessors, so none can land after
-        a lost one. Each batch's position is recorded in order, after every ack of that batch.
+        The next batch is read, encoded and staged while the previous one's ack is on its way,
+        and committed once that ack is in, naming the stream sequence it must follow: a batch
+        refused or lost takes every later one with it. Positions are recorded after each ack.
         """
-        js = await self._jetstream()
-        chained, previous = self._chained, self._last_msg_id
-        self._chained = False  # the stream's last message is unknown until every ack is in
-        in_flight: list[_Acks] = []
-        selected, count, sent, duplicate = self.position, 0, 0, False
+        publisher = await self._publisher()
+        after, self._last_seq = self._last_seq, None  # unknown until every ack is in
+        previous: tuple[int, int, asyncio.Future[Any]] | None = None  # position, size, ack
+        selected, count, sent = self.position, 0, 0
+        tracing = telemetry_enabled()
+        reading: asyncio.Future[Any] | None = None  # the next batch, read ahead
         try:
             while batches is None or sent < batches:
-                notifications, contexts = await asyncio.to_thread(self._select, selected)
+                reading = reading or asyncio.ensure_future(self._read(selected))
+                notifications, contexts = await reading
+                reading = None
                 if not notifications:
-                    if not in_flight and not count:
+                    if previous is None and not count:
                         self.metrics.relay_lag.set(0)
                     break
                 selected, sent = notifications[-1].id, sent + 1
                 count += len(notifications)
-                acks = _Acks(selected)
-                in_flight.append(acks)
-                previous = await self._send(js, notifications, contexts, acks, chained, previous)
-                while len(in_flight) > (1 if chained else 0):
-                    duplicate = await self._settle(in_flight[0]) or duplicate
-                    in_flight.pop(0)
+                if batches is None or sent < batches:
+                    reading = asyncio.ensure_future(self._read(selected))
+                messages = list(self._messages(notifications, contexts, tracing))
+                staged = await publisher.stage(messages, after) if messages else None
+                if previous is not None:  # it must have landed before this batch commits
+                    landed = await self._settle(*previous)
+                    after = landed if after is None else after
+                acked: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+                if staged is not None:
+                    acked = await staged.commit()
+                else:  # nothing of this batch goes on the stream: only its position is recorded
+                    acked.set_result(after)
+                previous = (selected, len(messages), acked)
+                after = None if after is None else after + len(messages)
                 if self._stopping or not await self.leadership.held():
                     break
-            while in_flight:
-                duplicate = await self._settle(in_flight[0]) or duplicate
-                in_flight.pop(0)
+            if previous is not None:
+                landed = await self._settle(*previous)
+                after = landed if after is None else after
+                previous = None
         finally:
-            for acks in in_flight:
-                acks.cancel()
-        await self._chain_after(js, chained, previous, duplicate)
+            if previous is not None:
+                publisher.forget(previous[2])
+            if reading is not None:
+                reading.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await reading
+        self._last_seq = after
         return count
 
-    async def _send(
-        self,
-        js: Any,
-        notifications: Sequence[Notification],
-        contexts: dict[tuple[str, int], Any],
-        acks: _Acks,
-        chained: bool,
-        previous: str | None,
-    ) -> str | None:
-        """Hand a batch's messages to the NATS client; return the last one's `Nats-Msg-Id`."""
-        stall = self._wait_stall if len(notifications) <= self.batch_size else ACK_STALL_SECONDS
-        tracing = telemetry_enabled()
-        for number, message in enumerate(self._messages(notifications, contexts, tracing), 1):
-            subject, body, headers = message
-            if chained and previous is not None:
-                headers[EXPECTED_LAST_MSG_ID] = previous
-            previous = headers["Nats-Msg-Id"]
-            acks.add(await js.publish_async(subject, body, headers=headers, wait_stall=stall))
-            if number % PUBLISH_CHUNK == 0:
-                await asyncio.sleep(0)  # let the client write this chunk and the loop breathe
-        return previous
-
-    async def _settle(self, acks: _Acks) -> bool:
-        """Wait for a batch's acks, then record its position; return whether one was a duplicate."""
-        await acks.wait()
-        self.position = acks.position
-        lag = await asyncio.to_thread(self._record, acks.position)
-        self.metrics.relay_published.inc(len(acks.futures))
+    async def _settle(
+        self, position: int, published: int, acked: asyncio.Future[Any]
+    ) -> int | None:
+        """Wait for a batch's ack, then record its position; return the stream's last sequence."""
+        last_seq = await self._acked(self._batches, acked)
+        self.position = position
+        lag = await asyncio.to_thread(self._record, position)
+        self.metrics.relay_published.inc(published)
         self.metrics.relay_lag.set(lag)
-        return acks.duplicate
+        return last_seq
 
-    async def _chain_after(
-        self, js: Any, chained: bool, previous: str | None, duplicate: bool
-    ) -> None:
-        """Every ack is in: the stream's last message is the last one sent, unless a duplicate."""
-        if chained and not duplicate:
-            self._chained, self._last_msg_id = True, previous
-        elif chained:
-            await self._learn_last_msg_id(
-                js, (await js.stream_info(self.contract.stream)).state.last_seq
-            )
+    @staticmethod
+    async def _acked(batches: AtomicBatches | None, acked: asyncio.Future[Any]) -> Any:
+        """The batch's last stream sequence; raise when refused or when no ack came in time."""
+        try:
+            return await asyncio.wait_for(asyncio.shield(acked), ACK_STALL_SECONDS)
+        except TimeoutError:
+            raise TimeoutError(f"no JetStream ack for {ACK_STALL_SECONDS} s") from None
+        finally:
+            if batches is not None and not acked.done():
+                batches.forget(acked)
 
     async def _jetstream(self) -> Any:
-        """The relay's own JetStream context: one reply subscription for all its publishes."""
+        """The relay's own JetStream context: one reply subscription for all its requests."""
         if self._js is None:
             self._js = await self.messaging.jetstream()
         return self._js
 
-    async def _learn_last_msg_id(self, js: Any, last_seq: int) -> None:
-        """Note the `Nats-Msg-Id` of the stream's last message: the next publish follows it."""
-        self._last_msg_id = None
-        if last_seq:
-            with contextlib.suppress(NotFoundError):
-                message = await js.get_msg(self.contract.stream, seq=last_seq)
-                self._last_msg_id = (message.headers or {}).get("Nats-Msg-Id")
-        self._chained = True
+    async def _publisher(self) -> AtomicBatches:
+        """The relay's atomic batch publisher: one reply subscription for all its batches."""
+        if self._batches is None:
+            self._batches = AtomicBatches(await self.messaging.client())
+        return self._batches
 
     def _load_position(self) -> int:
         with self.app.database.reading() as conn:
@@ -295,6 +291,9 @@ class OutboxRelay:
     async def publish_once(self) -> int:
         """Publish the next batch of notifications; return how many were published."""
         return await self._pump(batches=1)
+
+    async def _read(self, after: int) -> tuple[Sequence[Notification], dict[tuple[str, int], Any]]:
+        return await asyncio.to_thread(self._select, after)
 
     def _select(self, after: int) -> tuple[Sequence[Notification], dict[tuple[str, int], Any]]:
         """The next batch of notifications after `after`, and their command contexts."""
@@ -357,57 +356,3 @@ class OutboxRelay:
     def _save_position(self, position: int) -> None:
         with self.app.database.writing() as conn:
             save_position(conn, self.position_name, position)
-
-
-class _Acks:
-    """The acks of one batch, counted as they arrive; the first failure settles it."""
-
-    def __init__(self, position: int) -> None:
-        self.position = position  # the last notification id of the batch
-        self.futures: list[asyncio.Future[Any]] = []
-        self.acked = 0
-        self.sealed = False  # every message of the batch was handed to the client
-        self.duplicate = False
-        self.settled: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-    def add(self, ack: asyncio.Future[Any]) -> None:
-        """Count this publish's ack in."""
-        self.futures.append(ack)
-        ack.add_done_callback(self._arrived)
-
-    def _arrived(self, ack: asyncio.Future[Any]) -> None:
-        error = None if ack.cancelled() else ack.exception()
-        if self.settled.done():
-            return
-        if ack.cancelled():
-            self.settled.set_exception(TimeoutError("a publish was abandoned by the NATS client"))
-        elif error is not None:
-            self.settled.set_exception(error)  # the later messages cannot land after it: resume
-        else:
-            self.duplicate = self.duplicate or ack.result().duplicate
-            self.acked += 1
-            if self.sealed and self.acked == len(self.futures):
-                self.settled.set_result(None)
-
-    async def wait(self) -> None:
-        """Until every ack is in; raise the first failure, or when no ack came for a while."""
-        self.sealed = True
-        if self.acked == len(self.futures) and not self.settled.done():
-            self.settled.set_result(None)
-        while not self.settled.done():
-            before = self.acked
-            await asyncio.wait((self.settled,), timeout=ACK_STALL_SECONDS)
-            if not self.settled.done() and self.acked == before:
-                raise TimeoutError(f"no JetStream ack for {ACK_STALL_SECONDS} s")
-        self.settled.result()
-
-    def cancel(self) -> None:
-        """Give up the acks still awaited (their publishes are abandoned)."""
-        if self.settled.done():
-            if not self.settled.cancelled():
-                self.settled.exception()  # retrieved: it was raised, or is moot
-        else:
-            self.settled.cancel()
-        for ack in self.futures:
-            if not ack.done():
-                ack.cancel()

@@ -20,7 +20,13 @@ from bench.infra import ROOT, postgres_reachable, postgres_url
 pytestmark = pytest.mark.e2e
 
 EXPECTED_ROWS: dict[str, list[str]] = {
-    "nats": ["nats.publish", "nats.consume", "nats.latency.p50", "nats.latency.p99"],
+    "nats": [
+        "nats.publish",
+        "nats.publish.atomic",
+        "nats.consume",
+        "nats.latency.p50",
+        "nats.latency.p99",
+    ],
     "eventsourcing": [
         "es.sqlite.single",
         "es.sqlite.batch",
@@ -58,6 +64,7 @@ EXPECTED_ROWS: dict[str, list[str]] = {
     "cold-start": ["start.cold"],
     "relay-default-sync": [
         "nats.publish.default_sync",
+        "nats.publish.atomic.default_sync",
         "relay.sqlite.default_sync",
         "relay.postgres.default_sync",
     ],

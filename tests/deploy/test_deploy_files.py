@@ -215,6 +215,18 @@ def test_the_cluster_nats_config_is_valid_with_its_environment(tmp_path: Path) -
 # --- Kubernetes -------------------------------------------------------------------------
 
 
+def test_every_deployment_runs_the_nats_server_release_the_tests_run() -> None:
+    """The relay publishes atomic batches with Nats-Msg-Id, which older nats-servers refuse."""
+    tested = subprocess.run(
+        [nats_server_binary(), "--version"], capture_output=True, text=True, check=True
+    ).stdout
+    release = re.search(r"v(\d+\.\d+)\.", tested)
+    assert release, tested
+    files = [ROOT / "docker-compose.yml", DEPLOY / "compose.prod.yml", K8S / "nats.yaml"]
+    images = {path.name: re.findall(r"image: (nats:\S+)", path.read_text()) for path in files}
+    assert images == {path.name: [f"nats:{release[1]}-alpine"] for path in files}
+
+
 def test_the_kustomization_lists_every_manifest() -> None:
     kustomization = load_yaml(K8S / "kustomization.yaml")
     listed = set(kustomization["resources"])
