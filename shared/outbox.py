@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -28,6 +29,9 @@ log = logging.getLogger(__name__)
 NOTIFICATION_HEADER = "Coop-Notification-Id"
 ACK_STALL_SECONDS = 5.0  # a batch is given up when its ack did not come for this long
 RECONCILE_LIMIT = 10_000  # at most this many of its messages are checked for gaps at start
+# While publishing without pause, the position is recorded at most this often (and whenever the
+# relay goes idle): a relay restarted from an older position reads the stream's last message.
+RECORD_EVERY_SECONDS = 0.25
 _ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 Mapping = Callable[[Any], tuple[str, dict[str, Any]] | None]
 
@@ -63,6 +67,8 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.position_name = f"relay:{contract.stream}"
         self.position = 0
+        self._recorded = 0  # the position last recorded
+        self._recorded_at = 0.0  # when (time.monotonic)
         self._last_seq: int | None = None  # the stream's last sequence, while known (reconciled)
         self._wakeup = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -90,8 +96,10 @@ class OutboxRelay:
                     while not self._stopping and await self.leadership.held():
                         self._wakeup.clear()  # a poke while publishing means: look again
                         if not await self._pump():
+                            await self._record_position()
                             with contextlib.suppress(TimeoutError):
                                 await asyncio.wait_for(self._wakeup.wait(), 0.5)
+                    await self._record_position()
                 except asyncio.CancelledError:
                     raise
                 except Exception as error:
@@ -148,6 +156,7 @@ class OutboxRelay:
                     last_seq = await self._acked(batches, await batches.send(messages, last_seq))
                     self.metrics.relay_published.inc(len(messages))
         self.position = max(recorded, on_stream)
+        self._recorded = recorded
         self._last_seq = last_seq
 
     async def _published_after(self, js: Any, recorded: int) -> tuple[int, set[int], int, int]:
@@ -253,13 +262,22 @@ class OutboxRelay:
     async def _settle(
         self, position: int, published: int, acked: asyncio.Future[Any]
     ) -> int | None:
-        """Wait for a batch's ack, then record its position; return the stream's last sequence."""
+        """Wait for a batch's ack, then take its position (recorded when due); return the
+        stream's last sequence."""
         last_seq = await self._acked(self._batches, acked)
         self.position = position
-        lag = await asyncio.to_thread(self._record, position)
         self.metrics.relay_published.inc(published)
-        self.metrics.relay_lag.set(lag)
+        if time.monotonic() - self._recorded_at >= RECORD_EVERY_SECONDS:
+            await self._record_position()
         return last_seq
+
+    async def _record_position(self) -> None:
+        """Record the position of the last batch acknowledged, if not yet; update the lag."""
+        if self.position > self._recorded:
+            position = self.position
+            lag = await asyncio.to_thread(self._record, position)
+            self._recorded, self._recorded_at = position, time.monotonic()
+            self.metrics.relay_lag.set(lag)
 
     @staticmethod
     async def _acked(batches: AtomicBatches | None, acked: asyncio.Future[Any]) -> Any:
@@ -289,8 +307,10 @@ class OutboxRelay:
             return load_position(conn, self.position_name)
 
     async def publish_once(self) -> int:
-        """Publish the next batch of notifications; return how many were published."""
-        return await self._pump(batches=1)
+        """Publish the next batch of notifications and record its position; return its size."""
+        count = await self._pump(batches=1)
+        await self._record_position()
+        return count
 
     async def _read(self, after: int) -> tuple[Sequence[Notification], dict[tuple[str, int], Any]]:
         return await asyncio.to_thread(self._select, after)
