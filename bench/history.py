@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from shared.batch_publish import MAX_MESSAGES, AtomicBatches
 from shared.contracts.ambassadors import AMBASSADORS
 from shared.contracts.events import EVENTS
 from shared.contracts.membership import MEMBERSHIP
@@ -290,19 +291,38 @@ class History:
 
 
 async def publish_history(url: str, size: int) -> tuple[dict[str, int], float]:
-    """Publish a history of `size` events on the three streams; return counts per stream, rate."""
+    """Publish a history of `size` events on the three streams; return counts per stream, rate.
+
+    Each stream's events go in atomic batches of 1,000, as the relays publish them.
+    """
     messaging = Messaging(url, name="bench-history")
     await messaging.connect()
     try:
         for contract in STREAMS:
             await messaging.ensure_stream(contract)
         js = await messaging.jetstream()
+        batches = AtomicBatches(await messaging.client())
+        pending: dict[str, list[tuple[str, bytes, dict[str, str]]]] = {}
+        in_flight: list[asyncio.Future[int]] = []
+
+        async def send(stream: str) -> None:
+            in_flight.append(await batches.send(pending.pop(stream), None))
+            while len(in_flight) > 4:
+                await asyncio.wait_for(in_flight.pop(0), 60)
+
         history = History(size)
         started = time.perf_counter()
         for subject, body, event_id in history:
-            await js.publish_async(subject, body, headers={"Nats-Msg-Id": event_id}, wait_stall=10)
-        await asyncio.wait_for(js.publish_async_completed(), 120)
+            stream = subject.split(".")[1]
+            pending.setdefault(stream, []).append((subject, body, {"Nats-Msg-Id": event_id}))
+            if len(pending[stream]) == MAX_MESSAGES:
+                await send(stream)
+        for stream in list(pending):
+            await send(stream)
+        for acked in in_flight:
+            await asyncio.wait_for(acked, 60)
         rate = size / (time.perf_counter() - started)
+        await batches.close()
         per_stream = {}
         for contract in STREAMS:
             info = await js.stream_info(contract.stream)
