@@ -31,7 +31,7 @@ from bench.context import Context
 from bench.infra import FSYNC_ALWAYS, bare_app_process, nats_server, run_async
 from bench.loadgen import closed_loop, percentile
 from bench.report import Row, skipped
-from shared.batch_publish import MAX_MESSAGES, AtomicBatches
+from shared.batch_publish import MAX_MESSAGES, BatchPublisher
 from shared.integration import StreamContract, event_id_for
 from shared.messaging import Messaging
 
@@ -84,7 +84,7 @@ async def _publish_rate(js: Any, messages: int) -> float:
 async def _atomic_rate(nc: Any, messages: int) -> float:
     """Atomic batches of 1,000 envelopes, each with its Nats-Msg-Id, two batches in flight."""
     bodies = [sample_envelope(i) for i in range(messages)]
-    batches = AtomicBatches(nc)
+    batches = BatchPublisher(nc)
     in_flight: list[asyncio.Future[int]] = []
     started = time.perf_counter()
     for start in range(0, messages, MAX_MESSAGES):

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from shared.batch_publish import MAX_MESSAGES, AtomicBatches
+from shared.batch_publish import MAX_MESSAGES, BatchPublisher
 from shared.contracts.ambassadors import AMBASSADORS
 from shared.contracts.events import EVENTS
 from shared.contracts.membership import MEMBERSHIP
@@ -301,7 +301,7 @@ async def publish_history(url: str, size: int) -> tuple[dict[str, int], float]:
         for contract in STREAMS:
             await messaging.ensure_stream(contract)
         js = await messaging.jetstream()
-        batches = AtomicBatches(await messaging.client())
+        batches = BatchPublisher(await messaging.client())
         pending: dict[str, list[tuple[str, bytes, dict[str, str]]]] = {}
         in_flight: list[asyncio.Future[int]] = []
 

@@ -15,7 +15,7 @@ from eventsourcing.persistence import Notification
 from nats.js.errors import NotFoundError
 
 from shared.application import CoopApplication
-from shared.batch_publish import MAX_MESSAGES, AtomicBatches
+from shared.batch_publish import MAX_MESSAGES, BatchPublisher
 from shared.integration import StreamContract, event_id_for, rfc3339
 from shared.leadership import leadership
 from shared.messaging import Messaging
@@ -32,6 +32,9 @@ RECONCILE_LIMIT = 10_000  # at most this many of its messages are checked for ga
 # While publishing without pause, the position is recorded at most this often (and whenever the
 # relay goes idle): a relay restarted from an older position reads the stream's last message.
 RECORD_EVERY_SECONDS = 0.25
+# Up to this many messages, a batch goes as chained messages (an ack each, sooner than an atomic
+# batch's); more go as one atomic batch (one ack, and far more messages a second).
+CHAIN_UP_TO = 16
 _ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 Mapping = Callable[[Any], tuple[str, dict[str, Any]] | None]
 
@@ -70,11 +73,12 @@ class OutboxRelay:
         self._recorded = 0  # the position last recorded
         self._recorded_at = 0.0  # when (time.monotonic)
         self._last_seq: int | None = None  # the stream's last sequence, while known (reconciled)
+        self._last_id: str | None = None  # the Nats-Msg-Id of its last message, while known
         self._wakeup = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
         self._js: Any = None  # the JetStream context, kept: each one subscribes its own inbox
-        self._batches: AtomicBatches | None = None
+        self._batches: BatchPublisher | None = None
         self.leadership = leadership(app.database, f"relay:{contract.stream}")
 
     def poke(self) -> None:
@@ -137,8 +141,8 @@ class OutboxRelay:
         """
         recorded = await asyncio.to_thread(self._load_position)
         js = await self._jetstream()
-        self._last_seq = None
-        on_stream, present, floor, last_seq = await self._published_after(js, recorded)
+        self._last_seq = self._last_id = None
+        on_stream, present, floor, last_seq, last_id = await self._published_after(js, recorded)
         if on_stream > recorded:
             missing = await asyncio.to_thread(self._unpublished, floor, on_stream, present)
             if missing:
@@ -154,13 +158,17 @@ class OutboxRelay:
                     messages = list(self._messages(chunk, contexts, telemetry_enabled()))
                     batches = await self._publisher()
                     last_seq = await self._acked(batches, await batches.send(messages, last_seq))
+                    last_id = messages[-1][2]["Nats-Msg-Id"]
                     self.metrics.relay_published.inc(len(messages))
         self.position = max(recorded, on_stream)
         self._recorded = recorded
-        self._last_seq = last_seq
+        self._last_seq, self._last_id = last_seq, last_id
 
-    async def _published_after(self, js: Any, recorded: int) -> tuple[int, set[int], int, int]:
-        """The stream's last notification id, the ids after `recorded`, a floor, its last sequence.
+    async def _published_after(
+        self, js: Any, recorded: int
+    ) -> tuple[int, set[int], int, int, str | None]:
+        """The stream's last notification id, the ids after `recorded`, a floor, and the stream's
+        last sequence and last message's `Nats-Msg-Id`.
 
         Every event up to the floor is taken as published: the floor is `recorded`, unless the
         stream was trimmed or holds too many messages after it to check them all.
@@ -170,6 +178,7 @@ class OutboxRelay:
         present: set[int] = set()
         on_stream = 0
         floor: int | None = None
+        last_id: str | None = None
         for seq in range(last_seq, max(first_seq, 1) - 1, -1):
             if len(present) >= RECONCILE_LIMIT:
                 break
@@ -177,6 +186,8 @@ class OutboxRelay:
                 message = await js.get_msg(self.contract.stream, seq=seq)
             except NotFoundError:
                 continue  # a message deleted from the stream
+            if seq == last_seq:
+                last_id = (message.headers or {}).get("Nats-Msg-Id")
             header = (message.headers or {}).get(NOTIFICATION_HEADER)
             if header is None:
                 continue  # not the relay's message
@@ -191,7 +202,7 @@ class OutboxRelay:
                 floor = recorded  # the whole stream was read: nothing is unknown
         if floor is None:
             floor = min(present, default=recorded)
-        return on_stream, present, max(floor, recorded), last_seq
+        return on_stream, present, max(floor, recorded), last_seq, last_id
 
     def _unpublished(self, floor: int, on_stream: int, present: set[int]) -> list[Any]:
         """The notifications in (floor, on_stream] that should be on the stream and are not."""
@@ -208,12 +219,15 @@ class OutboxRelay:
     async def _pump(self, batches: int | None = None) -> int:
         """Publish batches until the log is exhausted (or `batches` of them); return their size.
 
-        The next batch is read, encoded and staged while the previous one's ack is on its way,
-        and committed once that ack is in, naming the stream sequence it must follow: a batch
-        refused or lost takes every later one with it. Positions are recorded after each ack.
+        The next batch is read, encoded and sent while the previous one's acks are on their way.
+        A few messages go chained, the first naming the stream's last message; more go as an
+        atomic batch, staged, and committed once the batch before has landed, naming the stream
+        sequence it must follow. Either way a batch refused or lost takes every later one with
+        it. Positions are recorded after the acks.
         """
         publisher = await self._publisher()
-        after, self._last_seq = self._last_seq, None  # unknown until every ack is in
+        after, last_id = self._last_seq, self._last_id
+        self._last_seq = self._last_id = None  # unknown until every ack is in
         previous: tuple[int, int, asyncio.Future[Any]] | None = None  # position, size, ack
         selected, count, sent = self.position, 0, 0
         tracing = telemetry_enabled()
@@ -232,17 +246,22 @@ class OutboxRelay:
                 if batches is None or sent < batches:
                     reading = asyncio.ensure_future(self._read(selected))
                 messages = list(self._messages(notifications, contexts, tracing))
-                staged = await publisher.stage(messages, after) if messages else None
-                if previous is not None:  # it must have landed before this batch commits
-                    landed = await self._settle(*previous)
-                    after = landed if after is None else after
                 acked: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-                if staged is not None:
-                    acked = await staged.commit()
+                staged = None
+                if messages and len(messages) <= CHAIN_UP_TO and last_id is not None:
+                    acked = await publisher.chain(messages, last_id)
+                elif messages:
+                    staged = await publisher.stage(messages, after)
                 else:  # nothing of this batch goes on the stream: only its position is recorded
                     acked.set_result(after)
+                if previous is not None:  # it must have landed before an atomic batch commits
+                    landed = await self._settle(*previous)
+                    after = landed if after is None else after
+                if staged is not None:
+                    acked = await staged.commit()
                 previous = (selected, len(messages), acked)
                 after = None if after is None else after + len(messages)
+                last_id = messages[-1][2]["Nats-Msg-Id"] if messages else last_id
                 if self._stopping or not await self.leadership.held():
                     break
             if previous is not None:
@@ -256,7 +275,7 @@ class OutboxRelay:
                 reading.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await reading
-        self._last_seq = after
+        self._last_seq, self._last_id = after, last_id
         return count
 
     async def _settle(
@@ -280,7 +299,7 @@ class OutboxRelay:
             self.metrics.relay_lag.set(lag)
 
     @staticmethod
-    async def _acked(batches: AtomicBatches | None, acked: asyncio.Future[Any]) -> Any:
+    async def _acked(batches: BatchPublisher | None, acked: asyncio.Future[Any]) -> Any:
         """The batch's last stream sequence; raise when refused or when no ack came in time."""
         try:
             return await asyncio.wait_for(asyncio.shield(acked), ACK_STALL_SECONDS)
@@ -296,10 +315,10 @@ class OutboxRelay:
             self._js = await self.messaging.jetstream()
         return self._js
 
-    async def _publisher(self) -> AtomicBatches:
+    async def _publisher(self) -> BatchPublisher:
         """The relay's atomic batch publisher: one reply subscription for all its batches."""
         if self._batches is None:
-            self._batches = AtomicBatches(await self.messaging.client())
+            self._batches = BatchPublisher(await self.messaging.client())
         return self._batches
 
     def _load_position(self) -> int:

@@ -14,7 +14,7 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import StreamConfig
 
-from shared.batch_publish import MAX_MESSAGES, AtomicBatches, BatchRefused
+from shared.batch_publish import MAX_MESSAGES, BatchPublisher, BatchRefused
 from tests.support import NatsServer
 
 STREAM, SUBJECT = "ATOMICTEST", "atomictest.event"
@@ -24,7 +24,7 @@ STREAM, SUBJECT = "ATOMICTEST", "atomictest.event"
 class Stream:
     nc: Client
     js: JetStreamContext
-    batches: AtomicBatches
+    batches: BatchPublisher
 
     async def ids(self) -> list[str]:
         """The Nats-Msg-Id of every message on the stream, in stream order."""
@@ -44,7 +44,7 @@ async def stream(nats_server: NatsServer) -> AsyncIterator[Stream]:
     await js.add_stream(
         StreamConfig(name=STREAM, subjects=[SUBJECT], allow_atomic=True, duplicate_window=120)
     )
-    batches = AtomicBatches(nc)
+    batches = BatchPublisher(nc)
     try:
         yield Stream(nc, js, batches)
     finally:
@@ -133,3 +133,34 @@ async def test_a_staged_batch_is_refused_when_another_message_took_the_place_it_
     with pytest.raises(BatchRefused, match="wrong last sequence"):
         await (await staged.commit())
     assert await stream.ids() == ["foreign"]
+
+
+async def test_chained_messages_land_in_order_behind_an_atomic_batch_still_unacknowledged(
+    stream: Stream,
+) -> None:
+    atomic = await stream.batches.send(batch("a", "b", "c"), after=0)
+    chained = await stream.batches.chain(batch("d", "e"), previous="c")
+
+    assert (await atomic, await chained) == (3, 5)
+    assert await stream.ids() == ["a", "b", "c", "d", "e"]
+
+
+async def test_a_chain_is_refused_from_the_message_whose_predecessor_is_not_the_last(
+    stream: Stream,
+) -> None:
+    await (await stream.batches.send(batch("a"), after=None))
+    await stream.js.publish(SUBJECT, b"{}", headers={"Nats-Msg-Id": "foreign"})
+    chained = await stream.batches.chain(batch("b", "c"), previous="a")
+
+    with pytest.raises(BatchRefused, match="wrong last msg ID"):
+        await chained
+    assert await stream.ids() == ["a", "foreign"]
+
+
+async def test_a_chain_repeating_a_message_id_stops_at_it(stream: Stream) -> None:
+    await (await stream.batches.chain(batch("a", "b"), previous=""))
+    chained = await stream.batches.chain(batch("b"), previous="b")
+
+    with pytest.raises(BatchRefused, match="duplicate message id"):
+        await chained
+    assert await stream.ids() == ["a", "b"]
