@@ -42,12 +42,11 @@ Mapping = Callable[[Any], tuple[str, dict[str, Any]] | None]
 class OutboxRelay:
     """Publishes each stored event once, in order, and records the position after the ack.
 
-    Each batch of the notification log is one atomic JetStream batch (`shared/batch_publish.py`)
-    whose first message names the stream sequence it must follow: a batch lands whole, right
-    after the one before it, or not at all. So the next batch can be published while the
-    previous one's ack is on its way, and the stream only ever holds an unbroken prefix of the
-    log: when a batch is refused or lost, those behind it are refused too, and the relay
-    resumes from the stream after reconciling.
+    Every batch of the notification log must land right behind the one before it
+    (`shared/batch_publish.py`: a few events as chained messages, more as one atomic batch). So
+    the next batch can be sent while the previous one's acks are on their way, and the stream
+    only ever holds an unbroken prefix of the log: when a batch is refused or lost, those
+    behind it are refused too, and the relay resumes from the stream after reconciling.
     """
 
     def __init__(
@@ -78,7 +77,7 @@ class OutboxRelay:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
         self._js: Any = None  # the JetStream context, kept: each one subscribes its own inbox
-        self._batches: BatchPublisher | None = None
+        self._batch_publisher: BatchPublisher | None = None
         self.leadership = leadership(app.database, f"relay:{contract.stream}")
 
     def poke(self) -> None:
@@ -111,9 +110,9 @@ class OutboxRelay:
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, 5.0)
         finally:
-            if self._batches is not None:
-                await self._batches.close()
-                self._batches = None
+            if self._batch_publisher is not None:
+                await self._batch_publisher.close()
+                self._batch_publisher = None
             await self.leadership.release()
 
     def stop(self) -> None:
@@ -127,17 +126,17 @@ class OutboxRelay:
         if not getattr(info.config, "allow_atomic", False):
             raise RuntimeError(
                 f"stream {self.contract.stream} does not allow atomic batch publishing: "
-                "the relay needs nats-server 2.12 or newer"
+                "the relay needs nats-server 2.15 or newer"
             )
 
     async def _reconcile(self) -> None:
         """Start after whichever is further: the recorded position or the stream's last message.
 
         When the stream is ahead of the recorded position, the events in between are checked
-        one by one. Batches land whole and in order, so a later event cannot land after a lost
-        one; a stream written by an older relay, one message at a time, may still have such a
-        gap: those missing are published now, late rather than never, and nothing already on
-        the stream is published again.
+        one by one. Each message lands right behind the one it names, so a later event cannot
+        land after a lost one; a stream written by an older relay, without that check, may still
+        have such a gap: those missing are published now, late rather than never, and nothing
+        already on the stream is published again.
         """
         recorded = await asyncio.to_thread(self._load_position)
         js = await self._jetstream()
@@ -153,11 +152,11 @@ class OutboxRelay:
                     on_stream,
                 )
                 contexts = await asyncio.to_thread(self._contexts, missing)
+                publisher = await self._publisher()
                 for start in range(0, len(missing), MAX_MESSAGES):
                     chunk = missing[start : start + MAX_MESSAGES]
                     messages = list(self._messages(chunk, contexts, telemetry_enabled()))
-                    batches = await self._publisher()
-                    last_seq = await self._acked(batches, await batches.send(messages, last_seq))
+                    last_seq = await self._acked(await publisher.send(messages, last_seq))
                     last_id = messages[-1][2]["Nats-Msg-Id"]
                     self.metrics.relay_published.inc(len(messages))
         self.position = max(recorded, on_stream)
@@ -283,7 +282,7 @@ class OutboxRelay:
     ) -> int | None:
         """Wait for a batch's ack, then take its position (recorded when due); return the
         stream's last sequence."""
-        last_seq = await self._acked(self._batches, acked)
+        last_seq = await self._acked(acked)
         self.position = position
         self.metrics.relay_published.inc(published)
         if time.monotonic() - self._recorded_at >= RECORD_EVERY_SECONDS:
@@ -298,16 +297,15 @@ class OutboxRelay:
             self._recorded, self._recorded_at = position, time.monotonic()
             self.metrics.relay_lag.set(lag)
 
-    @staticmethod
-    async def _acked(batches: BatchPublisher | None, acked: asyncio.Future[Any]) -> Any:
+    async def _acked(self, acked: asyncio.Future[Any]) -> Any:
         """The batch's last stream sequence; raise when refused or when no ack came in time."""
         try:
             return await asyncio.wait_for(asyncio.shield(acked), ACK_STALL_SECONDS)
         except TimeoutError:
             raise TimeoutError(f"no JetStream ack for {ACK_STALL_SECONDS} s") from None
         finally:
-            if batches is not None and not acked.done():
-                batches.forget(acked)
+            if self._batch_publisher is not None and not acked.done():
+                self._batch_publisher.forget(acked)
 
     async def _jetstream(self) -> Any:
         """The relay's own JetStream context: one reply subscription for all its requests."""
@@ -316,10 +314,10 @@ class OutboxRelay:
         return self._js
 
     async def _publisher(self) -> BatchPublisher:
-        """The relay's atomic batch publisher: one reply subscription for all its batches."""
-        if self._batches is None:
-            self._batches = BatchPublisher(await self.messaging.client())
-        return self._batches
+        """The relay's batch publisher: one reply subscription for all its batches."""
+        if self._batch_publisher is None:
+            self._batch_publisher = BatchPublisher(await self.messaging.client())
+        return self._batch_publisher
 
     def _load_position(self) -> int:
         with self.app.database.reading() as conn:

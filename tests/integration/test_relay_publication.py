@@ -373,6 +373,26 @@ async def test_a_message_another_publisher_put_on_the_stream_is_followed_and_not
     assert ids == [*expected[:4], "other", *expected[4:]]
 
 
+async def test_a_relay_publishes_nothing_where_the_stream_does_not_allow_atomic_batches(
+    world: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    ensure_stream = world.messaging.ensure_stream
+
+    async def as_an_older_server_answers(contract: Any) -> Any:
+        info = await ensure_stream(contract)
+        info.config.allow_atomic = None  # a server before 2.12 does not know the setting
+        return info
+
+    monkeypatch.setattr(world.messaging, "ensure_stream", as_an_older_server_answers)
+    await asyncio.to_thread(life_of_a_cooperative, world.app, {})
+    relay = world.relay()
+    async with running(relay.run, relay.stop):
+        await asyncio.sleep(0.5)
+
+    assert await world.on_stream() == []
+    assert "does not allow atomic batch publishing" in caplog.text
+
+
 def lose_once(nc: Any, monkeypatch: pytest.MonkeyPatch, lost: str) -> None:
     """The client loses, once, the message of this event on its way to the server."""
     publish = nc.publish
