@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,11 +12,22 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 EVENT_ID_NAMESPACE = uuid.UUID("5b0d9c36-8a4e-4a55-9c59-2f0f4c1f6d21")
+_NAMESPACE_BYTES = EVENT_ID_NAMESPACE.bytes
 
 
 def event_id_for(aggregate_id: uuid.UUID | str, version: int) -> str:
-    """The stable id of a stored event: republishing it gives the same `Nats-Msg-Id`."""
-    return str(uuid.uuid5(EVENT_ID_NAMESPACE, f"{aggregate_id}:{version}"))
+    """The stable id of a stored event: republishing it gives the same `Nats-Msg-Id`.
+
+    `uuid.uuid5(EVENT_ID_NAMESPACE, "<aggregate id>:<version>")`, formed without the
+    intermediate UUID object (the relay forms one per event).
+    """
+    digest = bytearray(
+        hashlib.sha1(_NAMESPACE_BYTES + f"{aggregate_id}:{version}".encode()).digest()
+    )
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = digest[:16].hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 class Envelope(BaseModel):

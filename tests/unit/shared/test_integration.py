@@ -5,12 +5,21 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID, uuid4, uuid5
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from shared.contracts.membership import MEMBERSHIP, CoopJoined, CoopLeft
-from shared.integration import Envelope, Payload, StreamContract, event_id_for, rfc3339
+from shared.integration import (
+    EVENT_ID_NAMESPACE,
+    Envelope,
+    Payload,
+    StreamContract,
+    event_id_for,
+    rfc3339,
+)
 
 
 def envelope(event_type: str, schema_version: int, data: dict[str, Any]) -> Envelope:
@@ -149,6 +158,15 @@ def test_an_event_id_is_a_stable_uuid_of_the_aggregate_and_version() -> None:
     assert event_id_for(str(aggregate_id), 1) == first
     assert event_id_for(aggregate_id, 2) != first
     assert event_id_for(uuid4(), 1) != first
+
+
+@given(st.uuids(), st.integers(min_value=1, max_value=10**9))
+def test_an_event_id_is_the_uuid5_of_the_aggregate_and_version_in_the_event_namespace(
+    aggregate_id: UUID, version: int
+) -> None:
+    expected = str(uuid5(EVENT_ID_NAMESPACE, f"{aggregate_id}:{version}"))
+
+    assert event_id_for(aggregate_id, version) == expected
 
 
 @pytest.mark.parametrize(
