@@ -37,7 +37,7 @@ class LocalView:
             latest = self.app.recorder.max_notification_id() or 0
             if latest <= self._position:
                 return
-            with self.app.database.writing() as conn:
+            with self.app.database.writing(durable=False) as conn:
                 position = load_position(conn, self.name)
                 while position < latest:
                     notifications = self.app.recorder.select_notifications(

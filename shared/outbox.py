@@ -391,5 +391,5 @@ class OutboxRelay:
         return max(0, (self.app.recorder.max_notification_id() or 0) - position)
 
     def _save_position(self, position: int) -> None:
-        with self.app.database.writing() as conn:
+        with self.app.database.writing(durable=False) as conn:
             save_position(conn, self.position_name, position)

@@ -346,6 +346,13 @@ class PostgresCoopRecorder(_GroupCommitted, PostgresApplicationRecorder):
 _SEARCH_PATH = re.compile(r"search_path(?:=|%3D)([A-Za-z_][A-Za-z0-9_]*)")
 
 
+def _synchronous(sqlite: Any, value: str | int) -> int:
+    """Set an SQLite connection's `synchronous` (outside a transaction); return the old one."""
+    previous = int(sqlite.execute("PRAGMA synchronous").fetchone()[0])
+    sqlite.execute(f"PRAGMA synchronous={value}")
+    return previous
+
+
 class Database:
     """One service's database: eventsourcing settings and a SQLAlchemy engine, from one URL."""
 
@@ -455,13 +462,26 @@ class Database:
                 md.create_all(conn)
 
     @contextmanager
-    def writing(self) -> Iterator[sa.Connection]:
-        """A write transaction (on SQLite, under the file's write lock, with BEGIN IMMEDIATE)."""
+    def writing(self, *, durable: bool = True) -> Iterator[sa.Connection]:
+        """A write transaction (on SQLite, under the file's write lock, with BEGIN IMMEDIATE).
+
+        `durable=False` is for what is rebuilt from the store after a crash (a local view, a
+        relay's position): on SQLite its commit does not wait for the disk
+        (synchronous=NORMAL); the next durable commit, whatever its connection, syncs the
+        write-ahead log with it, so only such trailing commits can be lost with the power.
+        """
         lock: AbstractContextManager[Any] = self._write_lock or nullcontext()
         with lock, self.engine.connect() as conn:
-            conn = conn.execution_options(coop_write=True)
-            with conn.begin():
-                yield conn
+            sqlite = conn.connection.dbapi_connection
+            relaxed = not durable and self.dialect == "sqlite" and not self.derived
+            synchronous = _synchronous(sqlite, "NORMAL") if relaxed else None
+            try:
+                conn = conn.execution_options(coop_write=True)
+                with conn.begin():
+                    yield conn
+            finally:
+                if synchronous is not None:
+                    _synchronous(sqlite, synchronous)
 
     @contextmanager
     def reading(self) -> Iterator[sa.Connection]:

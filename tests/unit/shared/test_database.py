@@ -26,3 +26,17 @@ def test_a_derived_database_commits_without_waiting_for_the_disk(tmp_path: Path)
     )
     assert pragma(database, "journal_mode") == "wal"
     assert pragma(database, "synchronous") == NORMAL
+
+
+def test_a_write_of_what_is_rebuilt_after_a_crash_does_not_wait_for_the_disk(
+    tmp_path: Path,
+) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'membership.db'}", app_name="membership")
+
+    with database.writing(durable=False) as conn:
+        relaxed = conn.exec_driver_sql("PRAGMA synchronous").scalar()
+    with database.writing() as conn:
+        durable = conn.exec_driver_sql("PRAGMA synchronous").scalar()
+
+    assert (relaxed, durable) == (NORMAL, FULL)
+    assert pragma(database, "synchronous") == FULL  # the pooled connection is given back FULL
