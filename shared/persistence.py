@@ -346,10 +346,19 @@ class PostgresCoopRecorder(_GroupCommitted, PostgresApplicationRecorder):
 _SEARCH_PATH = re.compile(r"search_path(?:=|%3D)([A-Za-z_][A-Za-z0-9_]*)")
 
 
-def _synchronous(sqlite: Any, value: str | int) -> int:
+_SET_SYNCHRONOUS = {
+    0: "PRAGMA synchronous=OFF",
+    1: "PRAGMA synchronous=NORMAL",
+    2: "PRAGMA synchronous=FULL",
+    3: "PRAGMA synchronous=EXTRA",
+}
+_NORMAL = 1
+
+
+def _synchronous(sqlite: Any, level: int) -> int:
     """Set an SQLite connection's `synchronous` (outside a transaction); return the old one."""
     previous = int(sqlite.execute("PRAGMA synchronous").fetchone()[0])
-    sqlite.execute(f"PRAGMA synchronous={value}")
+    sqlite.execute(_SET_SYNCHRONOUS[level])
     return previous
 
 
@@ -474,7 +483,7 @@ class Database:
         with lock, self.engine.connect() as conn:
             sqlite = conn.connection.dbapi_connection
             relaxed = not durable and self.dialect == "sqlite" and not self.derived
-            synchronous = _synchronous(sqlite, "NORMAL") if relaxed else None
+            synchronous = _synchronous(sqlite, _NORMAL) if relaxed else None
             try:
                 conn = conn.execution_options(coop_write=True)
                 with conn.begin():
