@@ -279,7 +279,9 @@ def projection(ctx: Context) -> list[Row]:
         reporting = service_process("reporting", directory, nats.url)
         with reporting.start():
             reporting.wait_http("/healthz")
+            cpu_before = reporting.cpu_seconds()
             rate, seconds = _time_catch_up(reporting, n)
+            cpu = reporting.cpu_seconds() - cpu_before
             ctx.log(f"reporting caught up: {rate:,.0f} events/s ({seconds:.1f} s)")
             rss_projected = reporting.rss_mib()
             ctx.log(f"figure: GET /v1/indicators/{FISCAL_YEAR}, {ctx.sizes.read_clients} clients")
@@ -295,7 +297,8 @@ def projection(ctx: Context) -> list[Row]:
         rows += [
             Row("projection.rate", f"projection rebuild, {n:,} events → reporting model", rate,
                 "events/s", ["nats.consume"], at_least(15_000),
-                f"{seconds:.1f} s; fresh `coop serve reporting`, SQLite; "
+                f"{seconds:.1f} s; fresh `coop serve reporting`, SQLite; server "
+                f"{cpu / seconds:.2f} cores, {cpu / n * 1e6:.0f} µs CPU per event; "
                 f"1,000,000 would take {1_000_000 / rate:.0f} s (target ≤ 70 s)"),
             Row("indicators.p50", f"GET /v1/indicators/{FISCAL_YEAR} with {n:,} events, p50",
                 reads.percentile(50), "ms", ["http.get.p50"]),
