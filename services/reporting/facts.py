@@ -58,6 +58,14 @@ membership_periods = sa.Table(
     sa.Column("end_on", sa.Date),
     sa.Index("ix_reporting_membership_periods_start", "generation", "start_on"),
     sa.Index("ix_reporting_membership_periods_end", "generation", "end_on"),
+    # The cooperatives active on a day, read in cooperative order without the table.
+    sa.Index(
+        "ix_reporting_membership_periods_cooperative",
+        "generation",
+        "cooperative_id",
+        "start_on",
+        "end_on",
+    ),
 )
 """Membership periods [start_on, end_on): end_on is the first day no longer a member."""
 

@@ -130,9 +130,10 @@ class _Queries:
     def _active_cooperatives(self) -> sa.Select[Any]:
         """Ids of the cooperatives active on C: a period [start_on, end_on) contains C.
 
-        The periods are read in the primary key's order (generation, cooperative), which gives
-        them distinct without sorting: `coalesce(start_on, start_on)` keeps SQLite from
-        choosing the start_on index instead (measured: 7.6 -> 3.0 ms for 6,000 cooperatives).
+        The periods are read in cooperative order from an index that holds their dates, which
+        gives them distinct without sorting or reading the table: `coalesce(start_on,
+        start_on)` keeps SQLite from choosing the start_on index instead (measured: 7.6 ->
+        1.7 ms for 6,000 cooperatives).
         """
         p = membership_periods.c
         return (
