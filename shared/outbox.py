@@ -231,6 +231,7 @@ class OutboxRelay:
         selected, count, sent = self.position, 0, 0
         tracing = telemetry_enabled()
         reading: asyncio.Future[Any] | None = None  # the next batch, read ahead
+        sent_ahead: asyncio.Future[Any] | None = None  # a chain sent before `previous` settled
         try:
             while batches is None or sent < batches:
                 reading = reading or asyncio.ensure_future(self._read(selected))
@@ -245,19 +246,20 @@ class OutboxRelay:
                 if batches is None or sent < batches:
                     reading = asyncio.ensure_future(self._read(selected))
                 messages = list(self._messages(notifications, contexts, tracing))
-                acked: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+                ahead: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
                 staged = None
                 if messages and len(messages) <= CHAIN_UP_TO and last_id is not None:
-                    acked = await publisher.chain(messages, last_id)
+                    ahead = await publisher.chain(messages, last_id)
                 elif messages:
                     staged = await publisher.stage(messages, after)
                 else:  # nothing of this batch goes on the stream: only its position is recorded
-                    acked.set_result(after)
+                    ahead.set_result(after)
+                sent_ahead = ahead
                 if previous is not None:  # it must have landed before an atomic batch commits
                     landed = await self._settle(*previous)
                     after = landed if after is None else after
-                if staged is not None:
-                    acked = await staged.commit()
+                acked = ahead if staged is None else await staged.commit()
+                sent_ahead = None
                 previous = (selected, len(messages), acked)
                 after = None if after is None else after + len(messages)
                 last_id = messages[-1][2]["Nats-Msg-Id"] if messages else last_id
@@ -268,8 +270,9 @@ class OutboxRelay:
                 after = landed if after is None else after
                 previous = None
         finally:
-            if previous is not None:
-                publisher.forget(previous[2])
+            for unsettled in (previous[2] if previous else None, sent_ahead):
+                if unsettled is not None:
+                    publisher.forget(unsettled)
             if reading is not None:
                 reading.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
