@@ -475,9 +475,11 @@ class Database:
         """A write transaction (on SQLite, under the file's write lock, with BEGIN IMMEDIATE).
 
         `durable=False` is for what is rebuilt from the store after a crash (a local view, a
-        relay's position): on SQLite its commit does not wait for the disk
-        (synchronous=NORMAL); the next durable commit, whatever its connection, syncs the
-        write-ahead log with it, so only such trailing commits can be lost with the power.
+        relay's position): its commit does not wait for the disk. On SQLite
+        (synchronous=NORMAL) the next durable commit, whatever its connection, syncs the
+        write-ahead log with it; on PostgreSQL (`synchronous_commit` off for the transaction)
+        the server writes it out within a moment. Either way only such trailing commits can
+        be lost with the power, never one out of order.
         """
         lock: AbstractContextManager[Any] = self._write_lock or nullcontext()
         with lock, self.engine.connect() as conn:
@@ -487,6 +489,8 @@ class Database:
             try:
                 conn = conn.execution_options(coop_write=True)
                 with conn.begin():
+                    if not durable and self.dialect == "postgresql":
+                        conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
                     yield conn
             finally:
                 if synchronous is not None:
