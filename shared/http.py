@@ -82,8 +82,14 @@ def problem_response(request: Request, problem: Problem) -> JSONResponse:
 
 
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "path", "query", "header")]
-    return ".".join(parts)
+    """A pydantic location as the contract names fields: `periods[1].end`."""
+    field = ""
+    for part in loc:
+        if isinstance(part, int):
+            field += f"[{part}]"
+        elif part not in ("body", "path", "query", "header"):
+            field += f".{part}" if field else str(part)
+    return field
 
 
 def validation_problem(errors: list[Any]) -> Problem:

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from services.membership import domain
 from services.membership.application import Membership
 from services.membership.contracts import to_integration
 from services.membership.views import CooperativeDirectory, represent
 from shared.fields import (
+    NO_NUL,
     BusinessDate,
     Neq,
     NonEmptyText,
@@ -41,18 +43,30 @@ from shared.http import (
     run_command,
 )
 from shared.integration import rfc3339
+from shared.persistence import CommandContext
 from shared.problems import Problem
 
 WRITE = "membership:write"
 
-ERRORS: dict[type[domain.MembershipError], tuple[int, str | None]] = {
-    domain.CooperativeNotFoundError: (404, None),
-    domain.AlreadyLeftError: (409, "already-left"),
-    domain.AlreadyMemberError: (409, "already-member"),
-    domain.NeqTakenError: (409, "neq-taken"),
-    domain.DepartureDateError: (422, "departure-date"),
-    domain.ReadmissionDateError: (422, "readmission-date"),
+ERRORS: dict[type[domain.MembershipError], tuple[int, str | None, str]] = {
+    domain.CooperativeNotFoundError: (404, None, ""),
+    domain.AlreadyLeftError: (409, "already-left", ""),
+    domain.AlreadyMemberError: (409, "already-member", ""),
+    domain.NeqTakenError: (409, "neq-taken", ""),
+    domain.DepartureDateError: (422, "departure-date", "left_on"),
+    domain.ReadmissionDateError: (422, "readmission-date", "rejoined_on"),
+    domain.PeriodsError: (422, "invalid-periods", "periods"),
 }
+
+REASON_DESCRIPTION = (
+    "Why the record is corrected, in a few words (at most 500 characters). It enters the "
+    "cooperative's history and the integration events: never put personal information in it."
+)
+Reason = Annotated[
+    str,
+    StringConstraints(strict=True, max_length=500, pattern=NO_NUL),
+    Field(description=REASON_DESCRIPTION),
+]
 
 
 class JoinRequest(RequestBody):
@@ -109,6 +123,20 @@ class ReadmissionRequest(RequestBody):
     """Body of `POST /v1/cooperatives/{id}/readmission`."""
 
     rejoined_on: BusinessDate
+
+
+class PeriodItem(RequestBody):
+    """A corrected membership period: `end` is the first day no longer a member (null: open)."""
+
+    start: BusinessDate
+    end: BusinessDate | None = None
+
+
+class MembershipCorrection(RequestBody):
+    """Body of `POST /v1/cooperatives/{id}/membership-correction`: the whole corrected list."""
+
+    periods: Annotated[list[PeriodItem], Field(max_length=1000)]
+    reason: Reason | None = None
 
 
 class MembershipPeriod(BaseModel):
@@ -297,6 +325,67 @@ def routes(app: Membership, directory: CooperativeDirectory) -> APIRouter:
                 break
         return page(items, positions, paging.limit)
 
+    @command_route(
+        router,
+        "/{cooperative_id}/membership-correction",
+        scope=WRITE,
+        body=MembershipCorrection,
+        responses=answers(200, Cooperative, 404, 409, 412),
+    )
+    def correct_membership(
+        command: Command[MembershipCorrection], cooperative_id: UUID
+    ) -> JSONResponse:
+        """Replace the cooperative's membership periods with the corrected list (§10).
+
+        A correction that changes nothing answers 200 and records nothing.
+        """
+        periods = [domain.Period(p.start, p.end) for p in command.body.periods]
+        return correct(
+            command,
+            cooperative_id,
+            lambda expected, context: app.correct_membership(
+                cooperative_id,
+                periods=periods,
+                reason=command.body.reason,
+                expected_version=expected,
+                context=context,
+            ),
+        )
+
+    def correct(
+        command: Command[Any],
+        cooperative_id: UUID,
+        change: Callable[[int | None, CommandContext], tuple[domain.Cooperative, bool]],
+    ) -> JSONResponse:
+        """Run a correction: 404, then 412 on a stale `If-Match`, then the change itself.
+
+        A replayed idempotent request answers as before whatever its `If-Match` (the
+        fingerprint leaves headers out); a change that records nothing is remembered too.
+        """
+        idempotency = command.idempotency
+        expected = None
+        if idempotency is None or idempotency.previous is None:
+            cooperative = app.cooperative(cooperative_id)
+            check_if_match(command.request, cooperative.version)
+            if "if-match" in command.request.headers:
+                expected = cooperative.version
+
+        def execute(context: CommandContext) -> domain.Cooperative:
+            cooperative, changed = change(expected, context)
+            if not changed and idempotency is not None:
+                idempotency.remember(200, str(cooperative_id))
+            return cooperative
+
+        return run_command(
+            command,
+            status=200,
+            resource=str(cooperative_id),
+            execute=execute,
+            render=current,
+            headers=etag_header,
+            shown=represent,
+        )
+
     return router
 
 
@@ -305,5 +394,9 @@ def install_errors(api: FastAPI) -> None:
 
     @api.exception_handler(domain.MembershipError)
     async def on_membership_error(request: Request, error: domain.MembershipError) -> JSONResponse:
-        status, slug = ERRORS.get(type(error), (422, None))
-        return problem_response(request, Problem(status, str(error), slug=slug))
+        status, slug, field = ERRORS.get(type(error), (422, None, ""))
+        errors = None
+        if status == 422:
+            named = error.errors or [(field, str(error))]
+            errors = [{"field": name, "message": message} for name, message in named]
+        return problem_response(request, Problem(status, str(error), slug=slug, errors=errors))

@@ -10,7 +10,12 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import IntegrityError as EventStoreConflict
 
-from services.membership.domain import Cooperative, CooperativeNotFoundError, NeqTakenError
+from services.membership.domain import (
+    Cooperative,
+    CooperativeNotFoundError,
+    NeqTakenError,
+    Period,
+)
 from shared.application import CoopApplication, check_version
 from shared.persistence import CommandContext
 
@@ -107,10 +112,52 @@ class Membership(CoopApplication):
         self._save(context, cooperative, claims=_neq_claims(cooperative.neq, cooperative_id))
         return cooperative
 
+    def correct_membership(
+        self,
+        cooperative_id: UUID,
+        *,
+        periods: list[Period],
+        reason: str | None,
+        expected_version: int | None = None,
+        context: CommandContext | None = None,
+    ) -> tuple[Cooperative, bool]:
+        """Replace a cooperative's periods; the NEQ claim follows the resulting status.
+
+        Refusals in the contract's order (§16.3): a stale version, a NEQ another active
+        cooperative holds when the result is active, then the rules over the list. Answers
+        the cooperative and whether anything was recorded (a correction may change nothing).
+        """
+        cooperative = self.cooperative(cooperative_id)
+        check_version(cooperative.version, expected_version)
+        held = self._held_claims(cooperative)
+        if periods and periods[-1].end is None and not held:
+            self._check_neq_free(cooperative.neq, cooperative_id)
+        cooperative.correct_membership(periods, reason)
+        if not cooperative.pending_events:
+            return cooperative, False
+        self._save_with_claims(context, cooperative, held)
+        return cooperative, True
+
     def history(self, cooperative_id: UUID) -> list[DomainEventProtocol[UUID]]:
         """Every recorded event of the cooperative, oldest first."""
         self.cooperative(cooperative_id)
         return list(self.events.get(cooperative_id))
+
+    def _held_claims(self, cooperative: Cooperative) -> tuple[tuple[str, str], ...]:
+        """The NEQ claim a cooperative holds: while it is active."""
+        return _neq_claims(cooperative.neq, cooperative.id) if cooperative.is_active else ()
+
+    def _save_with_claims(
+        self,
+        context: CommandContext | None,
+        cooperative: Cooperative,
+        held_before: tuple[tuple[str, str], ...],
+    ) -> None:
+        """Save a change, taking or freeing the NEQ claim as the cooperative's status moved."""
+        held_after = self._held_claims(cooperative)
+        claims = tuple(c for c in held_after if c not in held_before)
+        releases = tuple(c for c in held_before if c not in held_after)
+        self._save(context, cooperative, claims=claims, releases=releases)
 
     def _check_neq_free(self, neq: str | None, cooperative_id: UUID) -> None:
         for key, owner in _neq_claims(neq, cooperative_id):

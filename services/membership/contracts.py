@@ -9,8 +9,10 @@ from shared.contracts.membership import (
     MEMBERSHIP,
     CoopJoined,
     CoopLeft,
+    CoopMembershipCorrected,
     CoopProfileUpdated,
     CoopRejoined,
+    PeriodData,
 )
 
 __all__ = ["MEMBERSHIP", "to_integration"]
@@ -38,6 +40,18 @@ def to_integration(event: Any) -> tuple[str, dict[str, Any]] | None:
     elif isinstance(event, Cooperative.Rejoined):  # type: ignore[attr-defined]
         payload = CoopRejoined(
             cooperative_id=cooperative_id, rejoined_on=event.rejoined_on.isoformat()
+        )
+    elif isinstance(event, Cooperative.MembershipCorrected):  # type: ignore[attr-defined]
+        payload = CoopMembershipCorrected(
+            cooperative_id=cooperative_id,
+            periods=[
+                PeriodData(
+                    start=period["start"].isoformat(),
+                    end=period["end"].isoformat() if period["end"] else None,
+                )
+                for period in event.periods
+            ],
+            reason=event.reason,
         )
     else:
         return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -114,9 +115,52 @@ class Cooperative(Aggregate):
     def _rejoin(self, rejoined_on: date) -> None:
         self.periods.append(Period(rejoined_on))
 
+    def correct_membership(self, periods: Sequence[Period], reason: str | None) -> None:
+        """Replace the membership periods with a corrected list (nothing when it is the same)."""
+        check_periods(periods)
+        if list(periods) == self.periods:
+            return
+        self._correct_membership([{"start": p.start, "end": p.end} for p in periods], reason)
+
+    @event("MembershipCorrected")
+    def _correct_membership(self, periods: list[dict[str, Any]], reason: str | None) -> None:
+        self.periods = [Period(p["start"], p["end"]) for p in periods]
+
+
+def check_periods(periods: Sequence[Period]) -> None:
+    """A corrected list is not empty, in date order, without overlaps, open only at its end."""
+    errors = period_errors(periods)
+    if errors:
+        raise PeriodsError("; ".join(f"{field}: {message}" for field, message in errors), errors)
+
+
+def period_errors(periods: Sequence[Period]) -> list[tuple[str, str]]:
+    """Each rule a list of periods breaks, as (field, message), the offending period named."""
+    if not periods:
+        return [("periods", "at least one membership period is needed")]
+    errors: list[tuple[str, str]] = []
+    last = len(periods) - 1
+    for index, period in enumerate(periods):
+        if period.end is not None and period.end <= period.start:
+            errors.append((f"periods[{index}].end", "a period must start before it ends"))
+        if period.end is None and index < last:
+            errors.append((f"periods[{index}].end", "only the last period may have no end"))
+        if index == 0:
+            continue
+        previous = periods[index - 1]
+        if period.start < previous.start:
+            errors.append((f"periods[{index}].start", "periods must be in date order"))
+        elif previous.end is not None and period.start < previous.end:
+            errors.append((f"periods[{index}].start", "the period overlaps the previous one"))
+    return errors
+
 
 class MembershipError(Exception):
-    """Base of the membership service's refusals."""
+    """Base of the membership service's refusals; `errors` names the fields at fault."""
+
+    def __init__(self, message: str, errors: Sequence[tuple[str, str]] = ()) -> None:
+        super().__init__(message)
+        self.errors = list(errors)
 
 
 class CooperativeNotFoundError(MembershipError):
@@ -141,3 +185,7 @@ class ReadmissionDateError(MembershipError):
 
 class NeqTakenError(MembershipError):
     """Another active cooperative has this Québec enterprise number."""
+
+
+class PeriodsError(MembershipError):
+    """A corrected list of membership periods breaks a rule."""

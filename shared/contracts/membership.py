@@ -45,3 +45,19 @@ class CoopRejoined(Payload):
 
     cooperative_id: str
     rejoined_on: str
+
+
+class PeriodData(Payload):
+    """A membership period: `end` is the first day no longer a member (null while open)."""
+
+    start: str
+    end: str | None = None
+
+
+@MEMBERSHIP.event
+class CoopMembershipCorrected(Payload):
+    """A cooperative's membership periods were corrected: `periods` is the whole new list."""
+
+    cooperative_id: str
+    periods: list[PeriodData]
+    reason: str | None = None

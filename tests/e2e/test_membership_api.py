@@ -860,3 +860,209 @@ def test_titles_are_french_by_default_and_english_on_request(api: httpx.Client) 
     assert problem(api.get(unknown), 404)["title"] == "Ressource introuvable"
     english = api.get(unknown, headers={"Accept-Language": "en-CA,en;q=0.9"})
     assert problem(english, 404)["title"] == "Not found"
+
+
+# --- membership corrections (§10, §16.3) ---------------------------------------------------
+
+
+def correction_path(cooperative_id: str) -> str:
+    return f"/v1/cooperatives/{cooperative_id}/membership-correction"
+
+
+def test_a_membership_correction_replaces_the_periods_and_the_dates_follow(
+    api: httpx.Client,
+) -> None:
+    created = create(api, joined_on="2023-05-14")
+    periods = [
+        {"start": "2021-02-01", "end": "2022-03-01"},
+        {"start": "2022-03-01", "end": "2024-01-15"},
+    ]
+
+    response = api.post(
+        correction_path(created["id"]), json={"periods": periods, "reason": "dates saisies"}
+    )
+
+    assert response.status_code == 200, response.text
+    document = response.json()
+    assert document["periods"] == periods
+    assert (document["joined_on"], document["left_on"]) == ("2021-02-01", "2024-01-15")
+    assert document["status"] == "left"
+    assert document["version"] == 2
+    assert response.headers["ETag"] == '"2"'
+    assert api.get(f"/v1/cooperatives/{created['id']}").json() == document
+    assert created["id"] in [c["id"] for c in listed(api, status="left")]
+    last = history(api, created["id"])[-1]
+    assert last["type"] == "CoopMembershipCorrected"
+    assert last["data"] == {
+        "cooperative_id": created["id"],
+        "periods": periods,
+        "reason": "dates saisies",
+    }
+
+
+def test_a_correction_reopening_membership_makes_it_active(api: httpx.Client) -> None:
+    created = create(api, joined_on="2020-01-01")
+    path = f"/v1/cooperatives/{created['id']}"
+    assert api.post(f"{path}/departure", json={"left_on": "2022-01-01"}).status_code == 200
+
+    response = api.post(correction_path(created["id"]), json={"periods": [{"start": "2020-01-01"}]})
+
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "active"
+    assert response.json()["left_on"] is None
+
+
+def test_a_correction_that_changes_nothing_answers_200_and_records_nothing(
+    api: httpx.Client,
+) -> None:
+    created = create(api, joined_on="2023-05-14")
+
+    response = api.post(
+        correction_path(created["id"]),
+        json={"periods": [{"start": "2023-05-14", "end": None}], "reason": "vérifié"},
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json() == created
+    assert [i["type"] for i in history(api, created["id"])] == ["CoopJoined"]
+
+
+@pytest.mark.parametrize(
+    ("periods", "field"),
+    [
+        ([], "periods"),
+        ([{"start": "2022-01-01", "end": "2021-01-01"}], "periods[0].end"),
+        ([{"start": "2022-01-01", "end": "2022-01-01"}], "periods[0].end"),
+        ([{"start": "2020-01-01", "end": None}, {"start": "2022-01-01"}], "periods[0].end"),
+        (
+            [{"start": "2022-01-01", "end": "2023-01-01"}, {"start": "2020-01-01"}],
+            "periods[1].start",
+        ),
+        (
+            [{"start": "2020-01-01", "end": "2021-06-01"}, {"start": "2021-01-01"}],
+            "periods[1].start",
+        ),
+    ],
+)
+def test_a_list_that_breaks_a_rule_is_422_naming_the_offending_period(
+    api: httpx.Client, periods: list[dict[str, Any]], field: str
+) -> None:
+    created = create(api)
+
+    response = api.post(correction_path(created["id"]), json={"periods": periods})
+
+    assert field in fields_of(problem(response, 422))
+    assert api.get(f"/v1/cooperatives/{created['id']}").json()["version"] == 1
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"periods": [{"start": "2020-01-01", "end": "bad"}]}, "periods[0].end"),
+        ({"periods": [{"start": "2020-01-01"}, {"end": "2021-01-01"}]}, "periods[1].start"),
+        ({"periods": [{"start": "2020-01-01", "other": 1}]}, "periods[0].other"),
+        ({"periods": "2020-01-01"}, "periods"),
+        ({}, "periods"),
+        ({"periods": [{"start": "2020-01-01"}], "reason": "x" * 501}, "reason"),
+    ],
+)
+def test_a_malformed_correction_is_422_before_404(
+    api: httpx.Client, payload: dict[str, Any], field: str
+) -> None:
+    response = api.post(correction_path(str(uuid4())), json=payload)
+
+    assert field in fields_of(problem(response, 422))
+
+
+def test_a_correction_of_an_unknown_cooperative_is_404(api: httpx.Client) -> None:
+    response = api.post(correction_path(str(uuid4())), json={"periods": []})
+
+    problem(response, 404)
+
+
+def test_a_correction_with_a_stale_if_match_is_412_before_the_rules(api: httpx.Client) -> None:
+    created = create(api)
+    path = correction_path(created["id"])
+
+    stale = api.post(path, json={"periods": []}, headers={"If-Match": '"7"'})
+    current = api.post(
+        path, json={"periods": [{"start": "2019-01-01"}]}, headers={"If-Match": '"1"'}
+    )
+
+    assert problem(stale, 412)
+    assert stale.headers["ETag"] == '"1"'
+    assert current.status_code == 200, current.text
+    assert current.headers["ETag"] == '"2"'
+
+
+def test_a_correction_leaving_it_active_with_a_taken_neq_is_409_before_422(
+    api: httpx.Client,
+) -> None:
+    neq = f"5{uuid4().int % 10**9:09d}"
+    departed = create(api, neq=neq, joined_on="2020-01-01")
+    path = f"/v1/cooperatives/{departed['id']}"
+    assert api.post(f"{path}/departure", json={"left_on": "2021-01-01"}).status_code == 200
+    create(api, neq=neq)
+
+    reopened = api.post(
+        correction_path(departed["id"]), json={"periods": [{"start": "2020-01-01"}]}
+    )
+    broken = [{"start": "2020-01-01", "end": None}, {"start": "2019-01-01"}]
+    both = api.post(correction_path(departed["id"]), json={"periods": broken})
+    still_left = api.post(
+        correction_path(departed["id"]),
+        json={"periods": [{"start": "2019-01-01", "end": "2021-01-01"}]},
+    )
+
+    assert problem(reopened, 409)["type"].endswith("/neq-taken")
+    assert problem(both, 409)["type"].endswith("/neq-taken")
+    assert still_left.status_code == 200, still_left.text
+
+
+def test_a_correction_ending_membership_frees_the_neq(api: httpx.Client) -> None:
+    neq = f"4{uuid4().int % 10**9:09d}"
+    first = create(api, neq=neq, joined_on="2020-01-01")
+
+    ended = api.post(
+        correction_path(first["id"]),
+        json={"periods": [{"start": "2020-01-01", "end": "2020-06-01"}]},
+    )
+
+    assert ended.status_code == 200, ended.text
+    assert create(api, neq=neq)["neq"] == neq
+
+
+def test_a_correction_replays_with_its_idempotency_key_whatever_its_if_match(
+    api: httpx.Client,
+) -> None:
+    created = create(api)
+    key = {"Idempotency-Key": f"correct-{uuid4()}", "If-Match": '"1"'}
+    payload = {"periods": [{"start": "2019-09-01"}], "reason": "date d'adhésion"}
+
+    first = api.post(correction_path(created["id"]), json=payload, headers=key)
+    again = api.post(correction_path(created["id"]), json=payload, headers=key)
+
+    assert first.status_code == 200, first.text
+    assert again.status_code == 200, again.text
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+    assert len(history(api, created["id"])) == 2
+
+
+def test_a_no_op_correction_replays_with_its_idempotency_key(api: httpx.Client) -> None:
+    created = create(api, joined_on="2023-05-14")
+    key = {"Idempotency-Key": f"noop-{uuid4()}"}
+    payload = {"periods": [{"start": "2023-05-14"}]}
+
+    first = api.post(correction_path(created["id"]), json=payload, headers=key)
+    again = api.post(correction_path(created["id"]), json=payload, headers=key)
+
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert len(history(api, created["id"])) == 1
+
+
+def test_a_correction_needs_the_write_scope(service: ServiceProcess, api: httpx.Client) -> None:
+    created = create(api)
+    with service.client(READER) as reader:
+        problem(reader.post(correction_path(created["id"]), json={"periods": []}), 403)
