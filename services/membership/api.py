@@ -56,6 +56,9 @@ ERRORS: dict[type[domain.MembershipError], tuple[int, str | None, str]] = {
     domain.DepartureDateError: (422, "departure-date", "left_on"),
     domain.ReadmissionDateError: (422, "readmission-date", "rejoined_on"),
     domain.PeriodsError: (422, "invalid-periods", "periods"),
+    domain.CooperativeVoidedError: (409, "voided", ""),
+    domain.AlreadyVoidedError: (409, "already-voided", ""),
+    domain.NotVoidedError: (409, "not-voided", ""),
 }
 
 REASON_DESCRIPTION = (
@@ -139,6 +142,22 @@ class MembershipCorrection(RequestBody):
     reason: Reason | None = None
 
 
+class VoidRequest(RequestBody):
+    """Body of `POST /v1/cooperatives/{id}/void`: why the record was a mistake."""
+
+    reason: Annotated[
+        str,
+        StringConstraints(strict=True, min_length=1, max_length=500, pattern=NO_NUL),
+        Field(description=REASON_DESCRIPTION),
+    ]
+
+
+class RestorationRequest(RequestBody):
+    """Body of `POST /v1/cooperatives/{id}/restoration` (may be empty)."""
+
+    reason: Reason | None = None
+
+
 class MembershipPeriod(BaseModel):
     """A membership period [start, end): end is the first day no longer a member."""
 
@@ -162,7 +181,7 @@ class Cooperative(BaseModel):
     joined_on: date
     left_on: date | None
     periods: list[MembershipPeriod]
-    status: Literal["active", "left"]
+    status: Literal["active", "left", "voided"]
     version: int
 
 
@@ -215,7 +234,7 @@ def routes(app: Membership, directory: CooperativeDirectory) -> APIRouter:
         sector: Annotated[str | None, Query()] = None,
     ) -> dict[str, Any]:
         items, positions = directory.list(
-            status=filter_value(status, "status", lambda v: v in ("active", "left")),
+            status=filter_value(status, "status", lambda v: v in ("active", "left", "voided")),
             region=filter_value(region, "region", is_region),
             sector=filter_value(sector, "sector", is_slug),
             after=paging.after,
@@ -349,6 +368,58 @@ def routes(app: Membership, directory: CooperativeDirectory) -> APIRouter:
                 reason=command.body.reason,
                 expected_version=expected,
                 context=context,
+            ),
+        )
+
+    @command_route(
+        router,
+        "/{cooperative_id}/void",
+        scope=WRITE,
+        body=VoidRequest,
+        responses=answers(200, Cooperative, 404, 409, 412),
+    )
+    def void_cooperative(command: Command[VoidRequest], cooperative_id: UUID) -> JSONResponse:
+        """Void a cooperative recorded by mistake (a duplicate, never a member): status `voided`.
+
+        A voided cooperative counts nowhere and takes no change but its restoration.
+        """
+        return correct(
+            command,
+            cooperative_id,
+            lambda expected, context: (
+                app.void(
+                    cooperative_id,
+                    reason=command.body.reason,
+                    expected_version=expected,
+                    context=context,
+                ),
+                True,
+            ),
+        )
+
+    @command_route(
+        router,
+        "/{cooperative_id}/restoration",
+        scope=WRITE,
+        body=RestorationRequest,
+        optional_body=True,
+        responses=answers(200, Cooperative, 404, 409, 412),
+    )
+    def restore_cooperative(
+        command: Command[RestorationRequest], cooperative_id: UUID
+    ) -> JSONResponse:
+        """Undo a void: the cooperative counts again on its periods."""
+        return correct(
+            command,
+            cooperative_id,
+            lambda expected, context: (
+                app.restore(
+                    cooperative_id,
+                    reason=command.body.reason,
+                    expected_version=expected,
+                    context=context,
+                ),
+                True,
             ),
         )
 

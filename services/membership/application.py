@@ -76,15 +76,13 @@ class Membership(CoopApplication):
         """Change some profile fields; a NEQ must stay unique among active members."""
         cooperative = self.cooperative(cooperative_id)
         check_version(cooperative.version, expected_version)
+        cooperative.check_not_voided()
         changes = cooperative.profile_changes(proposed)
-        claims: tuple[tuple[str, str], ...] = ()
-        releases: tuple[tuple[str, str], ...] = ()
+        held = self._held_claims(cooperative)
         if "neq" in changes and cooperative.is_active:
             self._check_neq_free(changes["neq"], cooperative_id)
-            claims = _neq_claims(changes["neq"], cooperative_id)
-            releases = _neq_claims(cooperative.neq, cooperative_id)
         cooperative.update_profile(changes)
-        self._save(context, cooperative, claims=claims, releases=releases)
+        self._save_with_claims(context, cooperative, held)
         return cooperative
 
     def leave(
@@ -97,8 +95,9 @@ class Membership(CoopApplication):
     ) -> Cooperative:
         """A cooperative leaves the network."""
         cooperative = self.cooperative(cooperative_id)
+        held = self._held_claims(cooperative)
         cooperative.leave(left_on, reason)
-        self._save(context, cooperative, releases=_neq_claims(cooperative.neq, cooperative_id))
+        self._save_with_claims(context, cooperative, held)
         return cooperative
 
     def rejoin(
@@ -106,10 +105,12 @@ class Membership(CoopApplication):
     ) -> Cooperative:
         """A cooperative that left comes back; a taken NEQ is refused before a bad date."""
         cooperative = self.cooperative(cooperative_id)
+        cooperative.check_not_voided()
+        held = self._held_claims(cooperative)
         if not cooperative.is_active:
             self._check_neq_free(cooperative.neq, cooperative_id)
         cooperative.rejoin(rejoined_on)
-        self._save(context, cooperative, claims=_neq_claims(cooperative.neq, cooperative_id))
+        self._save_with_claims(context, cooperative, held)
         return cooperative
 
     def correct_membership(
@@ -129,6 +130,7 @@ class Membership(CoopApplication):
         """
         cooperative = self.cooperative(cooperative_id)
         check_version(cooperative.version, expected_version)
+        cooperative.check_not_voided()
         held = self._held_claims(cooperative)
         if periods and periods[-1].end is None and not held:
             self._check_neq_free(cooperative.neq, cooperative_id)
@@ -138,14 +140,49 @@ class Membership(CoopApplication):
         self._save_with_claims(context, cooperative, held)
         return cooperative, True
 
+    def void(
+        self,
+        cooperative_id: UUID,
+        *,
+        reason: str,
+        expected_version: int | None = None,
+        context: CommandContext | None = None,
+    ) -> Cooperative:
+        """Void a cooperative recorded by mistake; its NEQ claim is freed."""
+        cooperative = self.cooperative(cooperative_id)
+        check_version(cooperative.version, expected_version)
+        held = self._held_claims(cooperative)
+        cooperative.void(reason)
+        self._save_with_claims(context, cooperative, held)
+        return cooperative
+
+    def restore(
+        self,
+        cooperative_id: UUID,
+        *,
+        reason: str | None,
+        expected_version: int | None = None,
+        context: CommandContext | None = None,
+    ) -> Cooperative:
+        """Undo a void; an active result takes its NEQ claim again (409 when another holds it)."""
+        cooperative = self.cooperative(cooperative_id)
+        check_version(cooperative.version, expected_version)
+        cooperative.check_can_restore()
+        if cooperative.is_active:
+            self._check_neq_free(cooperative.neq, cooperative_id)
+        cooperative.restore(reason)
+        self._save_with_claims(context, cooperative, ())
+        return cooperative
+
     def history(self, cooperative_id: UUID) -> list[DomainEventProtocol[UUID]]:
         """Every recorded event of the cooperative, oldest first."""
         self.cooperative(cooperative_id)
         return list(self.events.get(cooperative_id))
 
     def _held_claims(self, cooperative: Cooperative) -> tuple[tuple[str, str], ...]:
-        """The NEQ claim a cooperative holds: while it is active."""
-        return _neq_claims(cooperative.neq, cooperative.id) if cooperative.is_active else ()
+        """The NEQ claim a cooperative holds: while it is active (and not voided)."""
+        held = cooperative.is_active and not cooperative.voided
+        return _neq_claims(cooperative.neq, cooperative.id) if held else ()
 
     def _save_with_claims(
         self,

@@ -12,6 +12,8 @@ from shared.contracts.membership import (
     CoopMembershipCorrected,
     CoopProfileUpdated,
     CoopRejoined,
+    CoopRestored,
+    CoopVoided,
     PeriodData,
 )
 
@@ -53,6 +55,10 @@ def to_integration(event: Any) -> tuple[str, dict[str, Any]] | None:
             ],
             reason=event.reason,
         )
+    elif isinstance(event, Cooperative.Voided):  # type: ignore[attr-defined]
+        payload = CoopVoided(cooperative_id=cooperative_id, reason=event.reason)
+    elif isinstance(event, Cooperative.Restored):  # type: ignore[attr-defined]
+        payload = CoopRestored(cooperative_id=cooperative_id, reason=event.reason)
     else:
         return None
     return type(payload).__name__, payload.model_dump(mode="json")

@@ -45,11 +45,19 @@ class Cooperative(Aggregate):
         self.worker_members = worker_members
         self.neq = neq
         self.periods: list[Period] = [Period(joined_on)]
+        self.voided = False
 
     @property
     def is_active(self) -> bool:
         """True while the last membership period is open."""
         return self.periods[-1].end is None
+
+    @property
+    def status(self) -> str:
+        """`voided` once voided, else `active` while the last period is open, else `left`."""
+        if self.voided:
+            return "voided"
+        return "active" if self.is_active else "left"
 
     @property
     def joined_on(self) -> date:
@@ -71,6 +79,7 @@ class Cooperative(Aggregate):
 
     def update_profile(self, proposed: dict[str, Any]) -> None:
         """Record the changed profile fields (nothing when nothing changes)."""
+        self.check_not_voided()
         changes = self.profile_changes(proposed)
         if changes:
             self._update_profile(changes)
@@ -87,6 +96,7 @@ class Cooperative(Aggregate):
 
     def check_can_leave(self, left_on: date) -> None:
         """A cooperative leaves once per period, after that period's start."""
+        self.check_not_voided()
         if not self.is_active:
             raise AlreadyLeftError("the cooperative has already left the network")
         if left_on <= self.periods[-1].start:
@@ -105,6 +115,7 @@ class Cooperative(Aggregate):
 
     def check_can_rejoin(self, rejoined_on: date) -> None:
         """Only a cooperative that left can rejoin, not before the day it left."""
+        self.check_not_voided()
         if self.is_active:
             raise AlreadyMemberError("the cooperative is an active member")
         assert self.left_on is not None
@@ -117,6 +128,7 @@ class Cooperative(Aggregate):
 
     def correct_membership(self, periods: Sequence[Period], reason: str | None) -> None:
         """Replace the membership periods with a corrected list (nothing when it is the same)."""
+        self.check_not_voided()
         check_periods(periods)
         if list(periods) == self.periods:
             return
@@ -125,6 +137,35 @@ class Cooperative(Aggregate):
     @event("MembershipCorrected")
     def _correct_membership(self, periods: list[dict[str, Any]], reason: str | None) -> None:
         self.periods = [Period(p["start"], p["end"]) for p in periods]
+
+    def check_not_voided(self) -> None:
+        """A voided cooperative takes no change but its restoration."""
+        if self.voided:
+            raise CooperativeVoidedError("the cooperative is voided; restore it first")
+
+    def void(self, reason: str) -> None:
+        """The record was a mistake (a duplicate, never a member): it counts nowhere."""
+        if self.voided:
+            raise AlreadyVoidedError("the cooperative is already voided")
+        self._void(reason)
+
+    @event("Voided")
+    def _void(self, reason: str) -> None:
+        self.voided = True
+
+    def restore(self, reason: str | None) -> None:
+        """Undo a void: the cooperative counts again on its periods."""
+        self.check_can_restore()
+        self._restore(reason)
+
+    def check_can_restore(self) -> None:
+        """Only a voided cooperative can be restored."""
+        if not self.voided:
+            raise NotVoidedError("the cooperative is not voided")
+
+    @event("Restored")
+    def _restore(self, reason: str | None) -> None:
+        self.voided = False
 
 
 def check_periods(periods: Sequence[Period]) -> None:
@@ -189,3 +230,15 @@ class NeqTakenError(MembershipError):
 
 class PeriodsError(MembershipError):
     """A corrected list of membership periods breaks a rule."""
+
+
+class CooperativeVoidedError(MembershipError):
+    """The cooperative is voided: it takes no change but its restoration."""
+
+
+class AlreadyVoidedError(MembershipError):
+    """The cooperative is already voided."""
+
+
+class NotVoidedError(MembershipError):
+    """Only a voided cooperative can be restored."""

@@ -37,14 +37,14 @@ def represent(cooperative: Cooperative) -> dict[str, Any]:
             {"start": p.start.isoformat(), "end": p.end.isoformat() if p.end else None}
             for p in cooperative.periods
         ],
-        "status": "active" if cooperative.is_active else "left",
+        "status": cooperative.status,
         "version": cooperative.version,
     }
 
 
 def _columns(cooperative: Cooperative) -> dict[str, Any]:
     return {
-        "status": "active" if cooperative.is_active else "left",
+        "status": cooperative.status,
         "region": cooperative.region,
         "sector": cooperative.sector,
         "neq": cooperative.neq,
@@ -60,11 +60,16 @@ class CooperativeDirectory(DocumentView):
     def list(
         self, *, status: str | None, region: str | None, sector: str | None, after: int, limit: int
     ) -> tuple[list[dict[str, Any]], list[int]]:
-        """A page of cooperatives matching the filters, in creation order."""
+        """A page of cooperatives matching the filters, in creation order.
+
+        Voided cooperatives are left out unless `status` asks for them.
+        """
         self.catch_up()
         where = []
         if status:
             where.append(cooperatives.c.status == status)
+        else:
+            where.append(cooperatives.c.status != "voided")
         if region:
             where.append(cooperatives.c.region == region)
         if sector:

@@ -61,3 +61,19 @@ class CoopMembershipCorrected(Payload):
     cooperative_id: str
     periods: list[PeriodData]
     reason: str | None = None
+
+
+@MEMBERSHIP.event
+class CoopVoided(Payload):
+    """A cooperative was recorded by mistake: it is a member on no date and counts nowhere."""
+
+    cooperative_id: str
+    reason: str
+
+
+@MEMBERSHIP.event
+class CoopRestored(Payload):
+    """A void was undone: the cooperative counts again on its periods."""
+
+    cooperative_id: str
+    reason: str | None = None

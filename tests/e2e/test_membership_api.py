@@ -1066,3 +1066,127 @@ def test_a_correction_needs_the_write_scope(service: ServiceProcess, api: httpx.
     created = create(api)
     with service.client(READER) as reader:
         problem(reader.post(correction_path(created["id"]), json={"periods": []}), 403)
+
+
+# --- void and restoration (§10) ------------------------------------------------------------
+
+
+def test_voiding_answers_200_with_status_voided_and_lists_leave_it_out(api: httpx.Client) -> None:
+    created = create(api, name=f"Doublon {uuid4().hex}")
+    path = f"/v1/cooperatives/{created['id']}"
+
+    response = api.post(f"{path}/void", json={"reason": "doublon"})
+
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "voided"
+    assert response.json()["periods"] == created["periods"]
+    assert response.headers["ETag"] == '"2"'
+    assert created["id"] not in [c["id"] for c in listed(api)]
+    assert created["id"] not in [c["id"] for c in listed(api, status="active")]
+    assert created["id"] in [c["id"] for c in listed(api, status="voided")]
+    assert history(api, created["id"])[-1] == {
+        **history(api, created["id"])[-1],
+        "type": "CoopVoided",
+        "data": {"cooperative_id": created["id"], "reason": "doublon"},
+    }
+
+
+def test_voiding_twice_is_409(api: httpx.Client) -> None:
+    created = create(api)
+    path = f"/v1/cooperatives/{created['id']}/void"
+    assert api.post(path, json={"reason": "doublon"}).status_code == 200
+
+    assert problem(api.post(path, json={"reason": "encore"}), 409)["type"].endswith(
+        "/already-voided"
+    )
+
+
+@pytest.mark.parametrize("payload", [{}, {"reason": ""}, {"reason": "x" * 501}, {"reason": 3}])
+def test_a_void_needs_a_reason_of_1_to_500_characters(
+    api: httpx.Client, payload: dict[str, Any]
+) -> None:
+    created = create(api)
+    response = api.post(f"/v1/cooperatives/{created['id']}/void", json=payload)
+
+    assert fields_of(problem(response, 422)) == {"reason"}
+
+
+def test_a_voided_cooperative_takes_no_change_but_its_restoration(api: httpx.Client) -> None:
+    created = create(api, joined_on="2020-01-01")
+    path = f"/v1/cooperatives/{created['id']}"
+    assert api.post(f"{path}/void", json={"reason": "doublon"}).status_code == 200
+
+    refused = [
+        api.patch(path, json={"name": "Autre"}),
+        api.patch(path, json={"name": created["name"]}),
+        api.post(f"{path}/departure", json={"left_on": "2021-01-01"}),
+        api.post(f"{path}/readmission", json={"rejoined_on": "2021-01-01"}),
+        api.post(correction_path(created["id"]), json={"periods": [{"start": "2020-01-01"}]}),
+        api.post(correction_path(created["id"]), json={"periods": []}),
+    ]
+
+    for response in refused:
+        assert problem(response, 409)["type"].endswith("/voided")
+    assert api.get(path).json()["version"] == 2
+
+
+def test_restoration_brings_the_cooperative_back_on_its_periods(api: httpx.Client) -> None:
+    created = create(api, joined_on="2020-01-01")
+    path = f"/v1/cooperatives/{created['id']}"
+    assert api.post(f"{path}/void", json={"reason": "doublon"}).status_code == 200
+
+    restored = api.post(f"{path}/restoration", json={"reason": "pas un doublon"})
+    empty_body = api.post(f"{path}/restoration")
+
+    assert restored.status_code == 200, restored.text
+    assert restored.json()["status"] == "active"
+    assert restored.json()["periods"] == created["periods"]
+    assert created["id"] in [c["id"] for c in listed(api, status="active")]
+    assert problem(empty_body, 409)["type"].endswith("/not-voided")
+    assert [i["type"] for i in history(api, created["id"])] == [
+        "CoopJoined",
+        "CoopVoided",
+        "CoopRestored",
+    ]
+    assert history(api, created["id"])[-1]["data"] == {
+        "cooperative_id": created["id"],
+        "reason": "pas un doublon",
+    }
+
+
+def test_voiding_frees_the_neq_and_restoration_is_409_while_another_holds_it(
+    api: httpx.Client,
+) -> None:
+    neq = f"3{uuid4().int % 10**9:09d}"
+    first = create(api, neq=neq)
+    path = f"/v1/cooperatives/{first['id']}"
+    assert api.post(f"{path}/void", json={"reason": "doublon"}).status_code == 200
+    second = create(api, neq=neq)
+
+    refused = api.post(f"{path}/restoration", json={})
+    assert problem(refused, 409)["type"].endswith("/neq-taken")
+
+    other = f"/v1/cooperatives/{second['id']}"
+    assert api.post(f"{other}/departure", json={"left_on": "2024-01-01"}).status_code == 200
+    assert api.post(f"{path}/restoration", json={}).status_code == 200
+    problem(api.post("/v1/cooperatives", json=body(neq=neq)), 409)
+
+
+def test_void_and_restoration_check_404_then_412_and_replay_their_key(api: httpx.Client) -> None:
+    created = create(api)
+    path = f"/v1/cooperatives/{created['id']}"
+    key = {"Idempotency-Key": f"void-{uuid4()}"}
+
+    problem(api.post(f"/v1/cooperatives/{uuid4()}/void", json={"reason": "x"}), 404)
+    problem(api.post(f"/v1/cooperatives/{uuid4()}/restoration", json={}), 404)
+    stale = api.post(f"{path}/void", json={"reason": "x"}, headers={"If-Match": '"5"'})
+    first = api.post(f"{path}/void", json={"reason": "x"}, headers={**key, "If-Match": '"1"'})
+    again = api.post(f"{path}/void", json={"reason": "x"}, headers={**key, "If-Match": '"1"'})
+    stale_restoration = api.post(f"{path}/restoration", json={}, headers={"If-Match": '"1"'})
+
+    problem(stale, 412)
+    assert first.status_code == 200, first.text
+    assert again.status_code == 200
+    assert again.headers["Idempotent-Replayed"] == "true"
+    problem(stale_restoration, 412)
+    assert len(history(api, created["id"])) == 2

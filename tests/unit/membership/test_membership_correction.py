@@ -1,4 +1,4 @@
-"""Membership corrections (contract §10): the rules over a corrected list, the NEQ claim."""
+"""Membership corrections (contract §10): corrected periods, voids, restorations, NEQ claims."""
 
 from __future__ import annotations
 
@@ -13,8 +13,11 @@ import pytest
 from services.membership import views
 from services.membership.application import Membership
 from services.membership.domain import (
+    AlreadyVoidedError,
     Cooperative,
+    CooperativeVoidedError,
     NeqTakenError,
+    NotVoidedError,
     Period,
     PeriodsError,
     period_errors,
@@ -210,3 +213,89 @@ def test_a_correction_that_changes_nothing_is_not_recorded(app: Membership) -> N
 
     assert not changed
     assert app.recorder.max_notification_id() == 1
+
+
+# --- void and restoration -----------------------------------------------------------------
+
+
+def test_a_voided_cooperative_has_status_voided_and_keeps_its_periods() -> None:
+    cooperative = joined(D(2020, 1, 1))
+
+    cooperative.void("doublon")
+
+    assert cooperative.status == "voided"
+    assert cooperative.periods == [Period(D(2020, 1, 1))]
+
+
+def test_voiding_twice_is_refused() -> None:
+    cooperative = joined()
+    cooperative.void("doublon")
+
+    with pytest.raises(AlreadyVoidedError):
+        cooperative.void("encore")
+
+
+def test_a_voided_cooperative_takes_no_change_but_its_restoration() -> None:
+    cooperative = joined(D(2020, 1, 1))
+    cooperative.void("doublon")
+
+    with pytest.raises(CooperativeVoidedError):
+        cooperative.update_profile({"name": "Autre"})
+    with pytest.raises(CooperativeVoidedError):
+        cooperative.leave(D(2021, 1, 1), None)
+    with pytest.raises(CooperativeVoidedError):
+        cooperative.correct_membership([Period(D(2020, 1, 1))], None)
+    cooperative.restore("erreur")
+
+    assert cooperative.status == "active"
+    assert cooperative.version == 3
+
+
+def test_a_cooperative_that_is_not_voided_cannot_be_restored() -> None:
+    with pytest.raises(NotVoidedError):
+        joined().restore(None)
+
+
+def test_a_voided_left_cooperative_cannot_rejoin() -> None:
+    cooperative = joined(D(2020, 1, 1))
+    cooperative.leave(D(2021, 1, 1), None)
+    cooperative.void("jamais membre")
+
+    with pytest.raises(CooperativeVoidedError):
+        cooperative.rejoin(D(2022, 1, 1))
+
+
+def test_voiding_frees_the_neq_and_restoring_takes_it_again(app: Membership) -> None:
+    first = join(app, "1170000000")
+    app.void(first, reason="doublon")
+    second = join(app, "1170000000")
+
+    with pytest.raises(NeqTakenError):
+        app.restore(first, reason=None)
+
+    app.leave(second, left_on=D(2022, 1, 1), reason=None)
+    restored = app.restore(first, reason="pas un doublon")
+    assert restored.status == "active"
+    with pytest.raises(NeqTakenError):
+        join(app, "1170000000")
+
+
+def test_restoring_a_left_cooperative_claims_no_neq(app: Membership) -> None:
+    first = join(app, "1170000000")
+    app.leave(first, left_on=D(2021, 1, 1), reason=None)
+    app.void(first, reason="doublon")
+    join(app, "1170000000")
+
+    assert app.restore(first, reason=None).status == "left"
+
+
+def test_a_voided_cooperative_refuses_before_its_neq_conflict_on_readmission(
+    app: Membership,
+) -> None:
+    first = join(app, "1170000000")
+    app.leave(first, left_on=D(2021, 1, 1), reason=None)
+    app.void(first, reason="doublon")
+    join(app, "1170000000")
+
+    with pytest.raises(CooperativeVoidedError):
+        app.rejoin(first, rejoined_on=D(2022, 1, 1))
