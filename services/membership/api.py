@@ -7,14 +7,20 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, FastAPI, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from services.membership import domain
 from services.membership.application import Membership
 from services.membership.contracts import to_integration
-from services.membership.views import CooperativeDirectory, represent
+from services.membership.views import (
+    CooperativeDirectory,
+    SectorList,
+    represent,
+    represent_sector,
+)
 from shared.fields import (
     NO_NUL,
     BusinessDate,
@@ -33,11 +39,14 @@ from shared.http import (
     Page,
     Paging,
     answers,
+    body_schema,
     check_if_match,
+    command_context,
     command_route,
     etag_header,
     filter_value,
     page,
+    parse_body,
     problem_response,
     require,
     run_command,
@@ -59,6 +68,7 @@ ERRORS: dict[type[domain.MembershipError], tuple[int, str | None, str]] = {
     domain.CooperativeVoidedError: (409, "voided", ""),
     domain.AlreadyVoidedError: (409, "already-voided", ""),
     domain.NotVoidedError: (409, "not-voided", ""),
+    domain.UnknownSectorError: (422, "unknown-sector", "sector"),
 }
 
 REASON_DESCRIPTION = (
@@ -158,6 +168,34 @@ class RestorationRequest(RequestBody):
     reason: Reason | None = None
 
 
+LabelText = Annotated[
+    str, StringConstraints(strict=True, min_length=1, max_length=200, pattern=NO_NUL)
+]
+SECTOR_SLUG = r"^[a-z0-9]+([-_][a-z0-9]+)*$"
+
+
+class SectorLabel(RequestBody):
+    """A sector's label, as people read it, in French and in English."""
+
+    fr: LabelText
+    en: LabelText
+
+
+class SectorDefinition(RequestBody):
+    """Body of `PUT /v1/sectors/{slug}`."""
+
+    label: SectorLabel
+
+
+class SectorItem(BaseModel):
+    """A sector of the list (contract §2)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    slug: str
+    label: dict[Literal["fr", "en"], str]
+
+
 class MembershipPeriod(BaseModel):
     """A membership period [start, end): end is the first day no longer a member."""
 
@@ -196,8 +234,54 @@ class HistoryEntry(BaseModel):
     data: dict[str, Any]
 
 
-def routes(app: Membership, directory: CooperativeDirectory) -> APIRouter:
+def routes(app: Membership, directory: CooperativeDirectory, sector_list: SectorList) -> APIRouter:
     """The membership routes, bound to the service's application."""
+    router = APIRouter()
+    router.include_router(cooperative_routes(app, directory))
+    router.include_router(sector_routes(app, sector_list))
+    return router
+
+
+def sector_routes(app: Membership, sector_list: SectorList) -> APIRouter:
+    """The sector list: public to read, `membership:write` to add or rename a sector."""
+    router = APIRouter(prefix="/v1/sectors", tags=["sectors"])
+
+    @router.get("", response_model=None, responses=answers(200, Page[SectorItem]))
+    def list_sectors(paging: Paging) -> dict[str, Any]:
+        """The sector list (public), the built-in sectors first, then those defined later."""
+        items, positions = sector_list.list(after=paging.after, limit=paging.limit)
+        return page(items, positions, paging.limit)
+
+    @router.put(
+        "/{slug}",
+        dependencies=[require(WRITE)],
+        response_model=None,
+        openapi_extra=body_schema(SectorDefinition),
+        responses=answers(200, SectorItem),
+    )
+    async def define_sector(
+        request: Request,
+        slug: Annotated[str, Path(pattern=SECTOR_SLUG, max_length=100)],
+    ) -> JSONResponse:
+        """Add a sector to the list, or rename one (its slug never changes) → `SectorDefined`.
+
+        A definition that changes nothing answers 200 and records nothing.
+        """
+        body = parse_body(await request.body(), SectorDefinition)
+
+        def define() -> dict[str, Any]:
+            sector, _ = app.define_sector(
+                slug, body.label.model_dump(), context=command_context(request)
+            )
+            return represent_sector(sector)
+
+        return JSONResponse(await run_in_threadpool(define))
+
+    return router
+
+
+def cooperative_routes(app: Membership, directory: CooperativeDirectory) -> APIRouter:
+    """The cooperatives' routes."""
     router = APIRouter(prefix="/v1/cooperatives", tags=["cooperatives"])
     reader = [require("read")]
 

@@ -15,9 +15,16 @@ from services.membership.domain import (
     CooperativeNotFoundError,
     NeqTakenError,
     Period,
+    Sector,
+    UnknownSectorError,
+    sector_id,
 )
 from shared.application import CoopApplication, check_version
 from shared.persistence import CommandContext
+from shared.vocabulary import SECTOR_LABELS
+from shared.vocabulary import Sector as BuiltInSector
+
+BUILT_IN_SECTORS = tuple(sector.value for sector in BuiltInSector)
 
 
 class Membership(CoopApplication):
@@ -41,10 +48,13 @@ class Membership(CoopApplication):
         neq: str | None,
         context: CommandContext | None = None,
     ) -> Cooperative:
-        """A cooperative joins the network.
+        """A cooperative joins the network, in a sector of the list.
 
-        A taken NEQ is not looked up first: the claim stored with the event refuses it.
+        A taken NEQ (409) is refused before a sector off the list (422); the claim stored with
+        the event refuses it again when a concurrent join took it meanwhile.
         """
+        self._check_neq_free(neq, cooperative_id)
+        self._check_sector_listed(sector)
         cooperative = Cooperative(
             id=cooperative_id,
             name=name,
@@ -59,10 +69,13 @@ class Membership(CoopApplication):
 
     def cooperative(self, cooperative_id: UUID) -> Cooperative:
         """The cooperative as recorded now."""
+        cooperative: Any
         try:
-            cooperative: Cooperative = self.repository.get(cooperative_id)
+            cooperative = self.repository.get(cooperative_id)
         except AggregateNotFoundError:
-            raise CooperativeNotFoundError(f"no cooperative {cooperative_id}") from None
+            cooperative = None
+        if not isinstance(cooperative, Cooperative):
+            raise CooperativeNotFoundError(f"no cooperative {cooperative_id}")
         return cooperative
 
     def update_profile(
@@ -81,6 +94,8 @@ class Membership(CoopApplication):
         held = self._held_claims(cooperative)
         if "neq" in changes and cooperative.is_active:
             self._check_neq_free(changes["neq"], cooperative_id)
+        if "sector" in changes:
+            self._check_sector_listed(changes["sector"])
         cooperative.update_profile(changes)
         self._save_with_claims(context, cooperative, held)
         return cooperative
@@ -178,6 +193,63 @@ class Membership(CoopApplication):
         """Every recorded event of the cooperative, oldest first."""
         self.cooperative(cooperative_id)
         return list(self.events.get(cooperative_id))
+
+    def sector(self, slug: str) -> Sector | None:
+        """The sector of the list with this slug, if there is one."""
+        sector: Any
+        try:
+            sector = self.repository.get(sector_id(slug))
+        except AggregateNotFoundError:
+            return None
+        return sector if isinstance(sector, Sector) else None
+
+    def is_listed(self, slug: str) -> bool:
+        """True for a slug of the sector list (the built-in slugs always are)."""
+        return slug in BUILT_IN_SECTORS or self.sector(slug) is not None
+
+    def define_sector(
+        self, slug: str, label: dict[str, str], *, context: CommandContext | None = None
+    ) -> tuple[Sector, bool]:
+        """Add a sector to the list or rename one; answers it and whether anything changed."""
+        for _attempt in range(5):
+            sector = self.sector(slug)
+            if sector is None:
+                sector = Sector(slug=slug, label=label)
+            else:
+                sector.relabel(label)
+            if not sector.pending_events:
+                return sector, False
+            try:
+                self.record(context or CommandContext(correlation_id=str(uuid4())), sector)
+            except EventStoreConflict:
+                continue  # a concurrent definition of the same slug: look again
+            return sector, True
+        raise EventStoreConflict(f"the sector {slug} kept changing concurrently")
+
+    def define_built_in_sectors(self) -> int:
+        """Record the built-in sectors missing from the store (all of them when it is new).
+
+        Run at start: a new store, or one from before the sector list, gets each built-in
+        slug once as a `Defined` event; a sector renamed since is left as it is.
+        """
+        for _attempt in range(5):
+            missing = [
+                Sector(slug=slug, label={lang: SECTOR_LABELS[lang][slug] for lang in ("fr", "en")})
+                for slug in BUILT_IN_SECTORS
+                if self.sector(slug) is None
+            ]
+            if not missing:
+                return 0
+            try:
+                self.record(CommandContext(correlation_id=str(uuid4())), *missing)
+            except EventStoreConflict:
+                continue  # another process of the service recorded them first
+            return len(missing)
+        return 0
+
+    def _check_sector_listed(self, slug: str) -> None:
+        if not self.is_listed(slug):
+            raise UnknownSectorError(f"{slug!r} is not on the sector list (GET /v1/sectors)")
 
     def _held_claims(self, cooperative: Cooperative) -> tuple[tuple[str, str], ...]:
         """The NEQ claim a cooperative holds: while it is active (and not voided)."""

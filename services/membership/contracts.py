@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.membership.domain import Cooperative
+from services.membership.domain import Cooperative, Sector
 from shared.contracts.membership import (
     MEMBERSHIP,
     CoopJoined,
@@ -15,6 +15,8 @@ from shared.contracts.membership import (
     CoopRestored,
     CoopVoided,
     PeriodData,
+    SectorDefined,
+    SectorLabel,
 )
 
 __all__ = ["MEMBERSHIP", "to_integration"]
@@ -22,6 +24,9 @@ __all__ = ["MEMBERSHIP", "to_integration"]
 
 def to_integration(event: Any) -> tuple[str, dict[str, Any]] | None:
     """The integration event type and data of a stored domain event."""
+    if isinstance(event, Sector.Defined | Sector.Relabelled):  # type: ignore[attr-defined]
+        defined = SectorDefined(slug=event.slug, label=SectorLabel(**event.label))
+        return "SectorDefined", defined.model_dump(mode="json")
     cooperative_id = str(event.originator_id)
     if isinstance(event, Cooperative.Joined):  # type: ignore[attr-defined]
         payload: Any = CoopJoined(

@@ -6,11 +6,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
 PROFILE_FIELDS = ("name", "region", "sector", "worker_members", "neq")
+
+SECTOR_NAMESPACE = UUID("8d3c1f0e-5a7b-4c2d-9e61-0f4b2a7c9d15")
+"""The fixed namespace of sector ids: a sector's id is `uuid5(SECTOR_NAMESPACE, slug)` (§16.18)."""
 
 
 @dataclass(frozen=True)
@@ -168,6 +171,34 @@ class Cooperative(Aggregate):
         self.voided = False
 
 
+def sector_id(slug: str) -> UUID:
+    """The id of a sector of the list: the UUID5 of its slug under `SECTOR_NAMESPACE`."""
+    return uuid5(SECTOR_NAMESPACE, slug)
+
+
+class Sector(Aggregate):
+    """A sector of the network's list: a slug that never changes, labelled in French and English."""
+
+    @staticmethod
+    def create_id(slug: str) -> UUID:  # type: ignore[override]
+        """A sector's id follows from its slug."""
+        return sector_id(slug)
+
+    @event("Defined")
+    def __init__(self, slug: str, label: dict[str, str]) -> None:
+        self.slug = slug
+        self.label = dict(label)
+
+    def relabel(self, label: dict[str, str]) -> None:
+        """Rename the sector (nothing when the labels are the same)."""
+        if dict(label) != self.label:
+            self._relabel(self.slug, dict(label))
+
+    @event("Relabelled")
+    def _relabel(self, slug: str, label: dict[str, str]) -> None:
+        self.label = label
+
+
 def check_periods(periods: Sequence[Period]) -> None:
     """A corrected list is not empty, in date order, without overlaps, open only at its end."""
     errors = period_errors(periods)
@@ -242,3 +273,7 @@ class AlreadyVoidedError(MembershipError):
 
 class NotVoidedError(MembershipError):
     """Only a voided cooperative can be restored."""
+
+
+class UnknownSectorError(MembershipError):
+    """The sector is not on the sector list."""

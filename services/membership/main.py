@@ -18,8 +18,11 @@ def build(settings: ServiceSettings) -> Service:
     database = Database(settings.database_url, app_name="membership")
     database.create_tables(views.metadata)
     app = Membership(database)
+    app.define_built_in_sectors()
     directory = views.CooperativeDirectory(app)
     directory.catch_up()
+    sector_list = views.SectorList(app)
+    sector_list.catch_up()
 
     metrics = ServiceMetrics("membership")
     messaging = service_messaging(settings)
@@ -28,5 +31,5 @@ def build(settings: ServiceSettings) -> Service:
 
     service = Service(settings, database, messaging, workers=[relay.run], stoppers=[relay.stop])
     service.closers.append(app.close)
-    service.mount_api(metrics, routes(app, directory), install_errors)
+    service.mount_api(metrics, routes(app, directory, sector_list), install_errors)
     return service

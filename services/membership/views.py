@@ -1,4 +1,4 @@
-"""The membership service's own tables: cooperatives as listed and filtered."""
+"""The membership service's own tables: cooperatives as listed and filtered, the sector list."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from services.membership.domain import Cooperative
+from services.membership.domain import Cooperative, Sector
 from shared.application import CoopApplication
 from shared.documents import DocumentView, document_table
 
@@ -19,6 +19,12 @@ cooperatives = document_table(
     sa.Column("region", sa.String(2), nullable=False, index=True),
     sa.Column("sector", sa.String(100), nullable=False, index=True),
     sa.Column("neq", sa.String(10), index=True),
+)
+
+sectors = document_table(
+    metadata,
+    "membership_sectors",
+    sa.Column("slug", sa.String(100), nullable=False, unique=True),
 )
 
 
@@ -76,3 +82,23 @@ class CooperativeDirectory(DocumentView):
             where.append(cooperatives.c.sector == sector)
         with self.app.database.reading() as conn:
             return self.page(conn, where, after, limit)
+
+
+def represent_sector(sector: Sector) -> dict[str, Any]:
+    """A sector of the list (contract §2): its slug and its labels in French and English."""
+    return {"slug": sector.slug, "label": {"fr": sector.label["fr"], "en": sector.label["en"]}}
+
+
+class SectorList(DocumentView):
+    """The sector list, in the order its sectors were defined (the built-in ones first)."""
+
+    def __init__(self, app: CoopApplication) -> None:
+        super().__init__(
+            app, sectors, represent_sector, lambda s: {"slug": s.slug}, applies_to=Sector
+        )
+
+    def list(self, *, after: int, limit: int) -> tuple[list[dict[str, Any]], list[int]]:
+        """A page of the sector list."""
+        self.catch_up()
+        with self.app.database.reading() as conn:
+            return self.page(conn, [], after, limit)

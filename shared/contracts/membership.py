@@ -77,3 +77,22 @@ class CoopRestored(Payload):
 
     cooperative_id: str
     reason: str | None = None
+
+
+class SectorLabel(Payload):
+    """A sector's label in French and in English."""
+
+    fr: str
+    en: str
+
+
+@MEMBERSHIP.event
+class SectorDefined(Payload):
+    """A sector was added to the sector list, or renamed (its slug never changes).
+
+    The envelope's `aggregate_id` is the UUID5 of the slug under the membership service's
+    sector namespace `8d3c1f0e-5a7b-4c2d-9e61-0f4b2a7c9d15` (§16.18).
+    """
+
+    slug: str
+    label: SectorLabel

@@ -70,9 +70,13 @@ def anonymous(service: ServiceProcess) -> Iterator[httpx.Client]:
         yield client
 
 
-def slug() -> str:
+def slug(api: httpx.Client) -> str:
     """A sector no other test uses, so that lists can be filtered down to one test's data."""
-    return f"secteur-{uuid4().hex[:10]}"
+    sector = f"secteur-{uuid4().hex[:10]}"
+    label = {"fr": f"Secteur {sector}", "en": f"Sector {sector}"}
+    response = api.put(f"/v1/sectors/{sector}", json={"label": label})
+    assert response.status_code == 200, response.text
+    return sector
 
 
 def body(**overrides: Any) -> dict[str, Any]:
@@ -185,7 +189,7 @@ def test_an_unknown_cooperative_is_404(api: httpx.Client) -> None:
 
 
 def test_lists_filter_by_status_region_and_sector(api: httpx.Client) -> None:
-    sector = slug()
+    sector = slug(api)
     a = create(api, sector=sector, region="01")
     b = create(api, sector=sector, region="06")
     c = create(api, sector=sector, region="06")
@@ -205,7 +209,7 @@ def test_lists_filter_by_status_region_and_sector(api: httpx.Client) -> None:
 
 
 def test_an_empty_filter_value_means_no_filter(api: httpx.Client) -> None:
-    create(api, sector=slug())
+    create(api, sector=slug(api))
 
     unfiltered = listed(api)
 
@@ -230,7 +234,7 @@ def test_an_invalid_filter_value_is_422(api: httpx.Client, name: str, value: str
 
 
 def test_lists_page_in_creation_order_with_limit_and_cursor(api: httpx.Client) -> None:
-    sector = slug()
+    sector = slug(api)
     created = [create(api, sector=sector, name=f"Coop {n}")["id"] for n in range(5)]
 
     seen: list[str] = []
@@ -479,7 +483,7 @@ def test_a_neq_is_unique_among_active_members_on_create_patch_and_readmission(
 def test_history_is_a_page_of_type_version_recorded_at_and_data(api: httpx.Client) -> None:
     created = create(api, joined_on="2023-05-14")
     path = f"/v1/cooperatives/{created['id']}"
-    api.patch(path, json={"sector": "imprimerie"})
+    api.patch(path, json={"sector": "fabrication"})
     api.post(f"{path}/departure", json={"left_on": "2024-01-31"})
     api.post(f"{path}/readmission", json={"rejoined_on": "2024-03-01"})
 
@@ -504,7 +508,7 @@ def test_history_is_a_page_of_type_version_recorded_at_and_data(api: httpx.Clien
     }
     assert items[1]["data"] == {
         "cooperative_id": created["id"],
-        "changes": {"sector": "imprimerie"},
+        "changes": {"sector": "fabrication"},
     }
     assert items[2]["data"] == {
         "cooperative_id": created["id"],
@@ -740,7 +744,7 @@ def test_409_comes_before_a_business_rule_422(api: httpx.Client) -> None:
 
 
 def test_the_same_key_and_body_replays_the_answer_and_records_nothing(api: httpx.Client) -> None:
-    sector = slug()
+    sector = slug(api)
     key = {"Idempotency-Key": f"create-{uuid4()}"}
 
     first = api.post("/v1/cooperatives", json=body(sector=sector), headers=key)
@@ -780,8 +784,10 @@ def test_a_replay_answers_with_the_resource_as_it_is_now(api: httpx.Client) -> N
     ]
 
 
-def test_concurrent_twins_with_one_key_record_one_cooperative(service: ServiceProcess) -> None:
-    sector = slug()
+def test_concurrent_twins_with_one_key_record_one_cooperative(
+    service: ServiceProcess, api: httpx.Client
+) -> None:
+    sector = slug(api)
     key = {"Idempotency-Key": f"twins-{uuid4()}"}
 
     def send(_: int) -> httpx.Response:
@@ -800,7 +806,7 @@ def test_concurrent_twins_with_one_key_record_one_cooperative(service: ServicePr
 
 def test_a_key_reused_with_another_request_is_422(api: httpx.Client) -> None:
     key = {"Idempotency-Key": f"reuse-{uuid4()}"}
-    sector = slug()
+    sector = slug(api)
     first = api.post("/v1/cooperatives", json=body(sector=sector), headers=key)
 
     other_body = api.post("/v1/cooperatives", json=body(sector=sector, name="Autre"), headers=key)
@@ -1190,3 +1196,127 @@ def test_void_and_restoration_check_404_then_412_and_replay_their_key(api: httpx
     assert again.headers["Idempotent-Replayed"] == "true"
     problem(stale_restoration, 412)
     assert len(history(api, created["id"])) == 2
+
+
+# --- the sector list (§2, §16.14) ----------------------------------------------------------
+
+BUILT_IN_SECTORS = [
+    "alimentation",
+    "arts_culture",
+    "communications",
+    "construction",
+    "design",
+    "education",
+    "environnement",
+    "fabrication",
+    "informatique",
+    "microbrasserie",
+    "restauration",
+    "sante_services_sociaux",
+    "services_conseils",
+    "transport",
+    "autre",
+]
+
+
+def sector_list(client: httpx.Client) -> list[dict[str, Any]]:
+    response = client.get("/v1/sectors", params={"limit": 1000})
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+def test_the_sector_list_is_public_and_starts_with_the_built_in_sectors(
+    anonymous: httpx.Client,
+) -> None:
+    items = sector_list(anonymous)
+
+    assert [i["slug"] for i in items[:15]] == BUILT_IN_SECTORS
+    assert items[9] == {
+        "slug": "microbrasserie",
+        "label": {"fr": "Microbrasseries", "en": "Microbreweries"},
+    }
+    assert next(i for i in items if i["slug"] == "education")["label"]["fr"] == "Éducation"
+    assert all(set(i) == {"slug", "label"} and set(i["label"]) == {"fr", "en"} for i in items)
+
+
+def test_putting_a_sector_adds_it_then_renames_it_and_the_same_labels_change_nothing(
+    api: httpx.Client, anonymous: httpx.Client
+) -> None:
+    sector = f"imprimerie-{uuid4().hex[:8]}"
+    path = f"/v1/sectors/{sector}"
+    label = {"fr": "Imprimeries", "en": "Printers"}
+
+    added = api.put(path, json={"label": label})
+    renamed = api.put(path, json={"label": {"fr": "Imprimerie", "en": "Printing"}})
+    unchanged = api.put(path, json={"label": {"fr": "Imprimerie", "en": "Printing"}})
+
+    assert added.status_code == 200, added.text
+    assert added.json() == {"slug": sector, "label": label}
+    assert renamed.json() == {"slug": sector, "label": {"fr": "Imprimerie", "en": "Printing"}}
+    assert unchanged.status_code == 200
+    listed_sectors = [i for i in sector_list(anonymous) if i["slug"] == sector]
+    assert listed_sectors == [renamed.json()]
+    created = create(api, sector=sector)
+    assert created["sector"] == sector
+
+
+def test_a_built_in_sector_may_be_renamed_and_keeps_its_place(
+    api: httpx.Client, anonymous: httpx.Client
+) -> None:
+    original = {"fr": "Transport", "en": "Transportation"}
+    renamed = {"fr": "Transport et logistique", "en": "Transportation"}
+
+    assert api.put("/v1/sectors/transport", json={"label": renamed}).status_code == 200
+    assert sector_list(anonymous)[13] == {"slug": "transport", "label": renamed}
+    assert api.put("/v1/sectors/transport", json={"label": original}).status_code == 200
+
+
+def test_putting_a_sector_needs_a_token_with_the_write_scope(
+    service: ServiceProcess, anonymous: httpx.Client
+) -> None:
+    payload = {"label": {"fr": "X", "en": "X"}}
+    problem(anonymous.put("/v1/sectors/nouveau", json=payload), 401)
+    problem(anonymous.put("/v1/sectors/Pas Un Slug", content=b"{bad"), 401)
+    with service.client(READER) as reader:
+        problem(reader.put("/v1/sectors/nouveau", json=payload), 403)
+
+
+@pytest.mark.parametrize(
+    ("sector", "payload", "field"),
+    [
+        ("Majuscules", {"label": {"fr": "X", "en": "X"}}, "slug"),
+        ("tiret-", {"label": {"fr": "X", "en": "X"}}, "slug"),
+        ("valide", {"label": {"fr": "X"}}, "label.en"),
+        ("valide", {"label": {"fr": "", "en": "X"}}, "label.fr"),
+        ("valide", {"label": {"fr": "X", "en": "X", "es": "X"}}, "label.es"),
+        ("valide", {"label": "X"}, "label"),
+        ("valide", {}, "label"),
+    ],
+)
+def test_a_malformed_sector_definition_is_422_naming_the_field(
+    api: httpx.Client, sector: str, payload: dict[str, Any], field: str
+) -> None:
+    response = api.put(f"/v1/sectors/{sector}", json=payload)
+
+    assert field in fields_of(problem(response, 422))
+
+
+def test_a_sector_off_the_list_is_422_on_create_and_profile_change(api: httpx.Client) -> None:
+    created = create(api)
+
+    refused_create = api.post("/v1/cooperatives", json=body(sector="hors-liste"))
+    refused_change = api.patch(f"/v1/cooperatives/{created['id']}", json={"sector": "hors-liste"})
+
+    for response in (refused_create, refused_change):
+        document = problem(response, 422)
+        assert fields_of(document) == {"sector"}
+        assert document["type"].endswith("/unknown-sector")
+    assert api.get(f"/v1/cooperatives/{created['id']}").json()["version"] == 1
+
+
+def test_a_taken_neq_is_409_before_a_sector_off_the_list(api: httpx.Client) -> None:
+    neq = f"2{uuid4().int % 10**9:09d}"
+    create(api, neq=neq)
+
+    problem(api.post("/v1/cooperatives", json=body(neq=neq, sector="hors-liste")), 409)
