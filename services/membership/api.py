@@ -10,7 +10,14 @@ from uuid import UUID, uuid4
 from fastapi import APIRouter, FastAPI, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 from services.membership import domain
 from services.membership.application import Membership
@@ -88,16 +95,16 @@ class JoinRequest(RequestBody):
     name: NonEmptyText
     region: Region
     sector: Slug
-    worker_members: PositiveInt
+    worker_members: PositiveInt | None = None
     joined_on: BusinessDate
     neq: Neq | None = None
 
 
-_NOT_NULL = ("name", "region", "sector", "worker_members")
+_NOT_NULL = ("name", "region", "sector")
 
 
 def _only_neq_nullable(schema: dict[str, Any]) -> None:
-    """In the OpenAPI, only `neq` of a profile change may be null (as the validator says)."""
+    """In the OpenAPI, only `neq` and `worker_members` of a profile change may be null."""
     for field in _NOT_NULL:
         prop = schema["properties"][field]
         kept = [branch for branch in prop.pop("anyOf", []) if branch.get("type") != "null"]
@@ -117,12 +124,13 @@ class ProfileChange(RequestBody):
     worker_members: PositiveInt | None = None
     neq: Neq | None = None
 
-    @model_validator(mode="after")
-    def _only_neq_may_be_null(self) -> ProfileChange:
-        for field in ("name", "region", "sector", "worker_members"):
-            if field in self.model_fields_set and getattr(self, field) is None:
-                raise ValueError(f"{field} cannot be null")
-        return self
+    @field_validator(*_NOT_NULL, mode="before")
+    @classmethod
+    def _not_null(cls, value: Any, info: ValidationInfo) -> Any:
+        """Only `neq` and `worker_members` may be cleared; the error names the field."""
+        if value is None:
+            raise ValueError(f"{info.field_name} cannot be null")
+        return value
 
 
 class DepartureRequest(RequestBody):
@@ -215,7 +223,7 @@ class Cooperative(BaseModel):
     neq: str | None
     region: Region
     sector: str
-    worker_members: int
+    worker_members: int | None
     joined_on: date
     left_on: date | None
     periods: list[MembershipPeriod]

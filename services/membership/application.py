@@ -43,7 +43,7 @@ class Membership(CoopApplication):
         name: str,
         region: str,
         sector: str,
-        worker_members: int,
+        worker_members: int | None,
         joined_on: date,
         neq: str | None,
         context: CommandContext | None = None,

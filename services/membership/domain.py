@@ -38,7 +38,7 @@ class Cooperative(Aggregate):
         name: str,
         region: str,
         sector: str,
-        worker_members: int,
+        worker_members: int | None,
         joined_on: date,
         neq: str | None,
     ) -> None:

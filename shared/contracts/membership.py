@@ -17,7 +17,7 @@ class CoopJoined(Payload):
     name: str
     region: str
     sector: str
-    worker_members: int
+    worker_members: int | None = None
     joined_on: str
     neq: str | None = None
 

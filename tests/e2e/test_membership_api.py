@@ -1320,3 +1320,35 @@ def test_a_taken_neq_is_409_before_a_sector_off_the_list(api: httpx.Client) -> N
     create(api, neq=neq)
 
     problem(api.post("/v1/cooperatives", json=body(neq=neq, sector="hors-liste")), 409)
+
+
+# --- worker_members may be unknown (§2 v2, §16.15) -----------------------------------------
+
+
+def test_worker_members_is_optional_on_create_and_null_when_absent(api: httpx.Client) -> None:
+    payload = body()
+    del payload["worker_members"]
+
+    response = api.post("/v1/cooperatives", json=payload)
+    explicit_null = api.post("/v1/cooperatives", json=body(worker_members=None))
+
+    assert response.status_code == 201, response.text
+    assert response.json()["worker_members"] is None
+    assert explicit_null.json()["worker_members"] is None
+    assert history(api, response.json()["id"])[0]["data"]["worker_members"] is None
+
+
+def test_a_profile_change_may_clear_worker_members_but_not_the_other_fields(
+    api: httpx.Client,
+) -> None:
+    created = create(api, worker_members=12)
+    path = f"/v1/cooperatives/{created['id']}"
+
+    cleared = api.patch(path, json={"worker_members": None})
+    refused = [api.patch(path, json={name: None}) for name in ("name", "region", "sector")]
+
+    assert cleared.status_code == 200, cleared.text
+    assert cleared.json()["worker_members"] is None
+    assert history(api, created["id"])[-1]["data"]["changes"] == {"worker_members": None}
+    for name, response in zip(("name", "region", "sector"), refused, strict=True):
+        assert fields_of(problem(response, 422)) == {name}

@@ -145,7 +145,17 @@ def test_subjects_are_coop_service_event_type() -> None:
     assert MEMBERSHIP.subject("CoopJoined") == "coop.membership.CoopJoined"
     assert MEMBERSHIP.stream == "COOP_MEMBERSHIP"
     assert MEMBERSHIP.versions == dict.fromkeys(
-        ("CoopJoined", "CoopProfileUpdated", "CoopLeft", "CoopRejoined"), 1
+        (
+            "CoopJoined",
+            "CoopProfileUpdated",
+            "CoopLeft",
+            "CoopRejoined",
+            "CoopMembershipCorrected",
+            "CoopVoided",
+            "CoopRestored",
+            "SectorDefined",
+        ),
+        1,
     )
 
 
