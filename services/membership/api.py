@@ -20,7 +20,7 @@ from pydantic import (
 )
 
 from services.membership import domain
-from services.membership.application import Membership
+from services.membership.application import KnownReference, Membership
 from services.membership.contracts import to_integration
 from services.membership.views import (
     CooperativeDirectory,
@@ -55,6 +55,7 @@ from shared.http import (
     page,
     parse_body,
     problem_response,
+    replayed,
     require,
     run_command,
 )
@@ -89,6 +90,13 @@ Reason = Annotated[
 ]
 
 
+ExternalRef = Annotated[
+    str,
+    StringConstraints(strict=True, min_length=1, max_length=200, pattern=NO_NUL),
+    Field(description="The record's key in another system: unique among cooperatives."),
+]
+
+
 class JoinRequest(RequestBody):
     """Body of `POST /v1/cooperatives`."""
 
@@ -98,6 +106,7 @@ class JoinRequest(RequestBody):
     worker_members: PositiveInt | None = None
     joined_on: BusinessDate
     neq: Neq | None = None
+    external_ref: ExternalRef | None = None
 
 
 _NOT_NULL = ("name", "region", "sector")
@@ -228,6 +237,7 @@ class Cooperative(BaseModel):
     left_on: date | None
     periods: list[MembershipPeriod]
     status: Literal["active", "left", "voided"]
+    external_ref: str | None
     version: int
 
 
@@ -304,17 +314,40 @@ def cooperative_routes(app: Membership, directory: CooperativeDirectory) -> APIR
         status_code=201,
         responses=answers(201, Cooperative, 409),
     )
-    def join_network(command: Command[JoinRequest]) -> JSONResponse:
+    def create_cooperative(command: Command[JoinRequest]) -> JSONResponse:
+        """A cooperative joins the network → `CoopJoined` (201).
+
+        With an `external_ref` a cooperative already holds, answers 200 with that cooperative
+        as it is now and records nothing (checked before the 409 and the business 422).
+        """
         new_id = uuid4()
-        return run_command(
-            command,
-            status=201,
-            resource=str(new_id),
-            execute=lambda context: app.join(new_id, **command.body.model_dump(), context=context),
-            render=current,
-            headers=lambda doc: {**etag_header(doc), "Location": f"/v1/cooperatives/{doc['id']}"},
-            shown=represent,
-        )
+
+        def located(doc: dict[str, Any]) -> dict[str, str]:
+            return {**etag_header(doc), "Location": f"/v1/cooperatives/{doc['id']}"}
+
+        try:
+            return run_command(
+                command,
+                status=201,
+                resource=str(new_id),
+                execute=lambda context: app.join(
+                    new_id, **command.body.model_dump(), context=context
+                ),
+                render=current,
+                headers=located,
+                shown=represent,
+            )
+        except KnownReference as known:
+            idempotency = command.idempotency
+            stored = idempotency.stored() if idempotency else None
+            if stored is not None:  # a concurrent twin with the same key won the race
+                return replayed(
+                    stored.status, current(stored.resource), located(current(stored.resource))
+                )
+            if idempotency is not None:
+                idempotency.remember(200, str(known.holder))
+            doc = current(str(known.holder))
+            return JSONResponse(doc, status_code=200, headers=located(doc))
 
     @router.get(
         "", dependencies=reader, response_model=None, responses=answers(200, Page[Cooperative])
@@ -324,11 +357,22 @@ def cooperative_routes(app: Membership, directory: CooperativeDirectory) -> APIR
         status: Annotated[str | None, Query()] = None,
         region: Annotated[str | None, Query()] = None,
         sector: Annotated[str | None, Query()] = None,
+        q: Annotated[str | None, Query(max_length=500)] = None,
+        neq: Annotated[str | None, Query()] = None,
+        external_ref: Annotated[str | None, Query(max_length=200)] = None,
     ) -> dict[str, Any]:
+        """Cooperatives in creation order; voided ones only with `status=voided`.
+
+        `q` matches a substring of the name (normalized), `external_ref` finds a record
+        whatever its status.
+        """
         items, positions = directory.list(
             status=filter_value(status, "status", lambda v: v in ("active", "left", "voided")),
             region=filter_value(region, "region", is_region),
             sector=filter_value(sector, "sector", is_slug),
+            q=q or None,
+            neq=filter_value(neq, "neq", lambda v: len(v) == 10 and v.isascii() and v.isdigit()),
+            external_ref=external_ref or None,
             after=paging.after,
             limit=paging.limit,
         )
@@ -348,7 +392,7 @@ def cooperative_routes(app: Membership, directory: CooperativeDirectory) -> APIR
         idempotent=False,
         responses=answers(200, Cooperative, 404, 409, 412),
     )
-    def change_profile(command: Command[ProfileChange], cooperative_id: UUID) -> JSONResponse:
+    def update_cooperative(command: Command[ProfileChange], cooperative_id: UUID) -> JSONResponse:
         cooperative = app.cooperative(cooperative_id)
         check_if_match(command.request, cooperative.version)
         expected = cooperative.version if "if-match" in command.request.headers else None
@@ -374,7 +418,7 @@ def cooperative_routes(app: Membership, directory: CooperativeDirectory) -> APIR
         body=DepartureRequest,
         responses=answers(200, Cooperative, 404, 409),
     )
-    def leave_network(command: Command[DepartureRequest], cooperative_id: UUID) -> JSONResponse:
+    def record_departure(command: Command[DepartureRequest], cooperative_id: UUID) -> JSONResponse:
         body = command.body
         return run_command(
             command,
@@ -395,7 +439,9 @@ def cooperative_routes(app: Membership, directory: CooperativeDirectory) -> APIR
         body=ReadmissionRequest,
         responses=answers(200, Cooperative, 404, 409),
     )
-    def rejoin_network(command: Command[ReadmissionRequest], cooperative_id: UUID) -> JSONResponse:
+    def record_readmission(
+        command: Command[ReadmissionRequest], cooperative_id: UUID
+    ) -> JSONResponse:
         return run_command(
             command,
             status=200,
@@ -414,7 +460,7 @@ def cooperative_routes(app: Membership, directory: CooperativeDirectory) -> APIR
         response_model=None,
         responses=answers(200, Page[HistoryEntry], 404),
     )
-    def cooperative_history(cooperative_id: UUID, paging: Paging) -> dict[str, Any]:
+    def get_cooperative_history(cooperative_id: UUID, paging: Paging) -> dict[str, Any]:
         items, positions = [], []
         event: Any
         for event in app.history(cooperative_id):

@@ -20,11 +20,21 @@ from services.membership.domain import (
     sector_id,
 )
 from shared.application import CoopApplication, check_version
+from shared.external_refs import holder_of, reference_claims
 from shared.persistence import CommandContext
 from shared.vocabulary import SECTOR_LABELS
 from shared.vocabulary import Sector as BuiltInSector
 
 BUILT_IN_SECTORS = tuple(sector.value for sector in BuiltInSector)
+REFERENCE_TYPE = "cooperative"
+
+
+class KnownReference(Exception):
+    """A create names an `external_ref` another cooperative already holds: that one answers."""
+
+    def __init__(self, holder: str) -> None:
+        super().__init__(f"the cooperative {holder} already has this external_ref")
+        self.holder = UUID(holder)
 
 
 class Membership(CoopApplication):
@@ -46,13 +56,18 @@ class Membership(CoopApplication):
         worker_members: int | None,
         joined_on: date,
         neq: str | None,
+        external_ref: str | None = None,
         context: CommandContext | None = None,
     ) -> Cooperative:
         """A cooperative joins the network, in a sector of the list.
 
-        A taken NEQ (409) is refused before a sector off the list (422); the claim stored with
-        the event refuses it again when a concurrent join took it meanwhile.
+        A known `external_ref` raises `KnownReference` before anything else (nothing is
+        recorded); then a taken NEQ (409) is refused before a sector off the list (422). The
+        claims stored with the event refuse both again when a concurrent join took them.
         """
+        holder = holder_of(self.database, REFERENCE_TYPE, external_ref)
+        if holder is not None:
+            raise KnownReference(holder)
         self._check_neq_free(neq, cooperative_id)
         self._check_sector_listed(sector)
         cooperative = Cooperative(
@@ -63,8 +78,13 @@ class Membership(CoopApplication):
             worker_members=worker_members,
             joined_on=joined_on,
             neq=neq,
+            external_ref=external_ref,
         )
-        self._save(context, cooperative, claims=_neq_claims(neq, cooperative_id))
+        claims = (
+            *_neq_claims(neq, cooperative_id),
+            *reference_claims(REFERENCE_TYPE, external_ref, cooperative_id),
+        )
+        self._save(context, cooperative, claims=claims)
         return cooperative
 
     def cooperative(self, cooperative_id: UUID) -> Cooperative:
@@ -289,8 +309,12 @@ class Membership(CoopApplication):
         try:
             self.record(context, cooperative)
         except EventStoreConflict:
+            reference = getattr(cooperative, "external_ref", None)
+            holder = holder_of(self.database, REFERENCE_TYPE, reference)
+            if holder is not None and holder != str(cooperative.id):
+                raise KnownReference(holder) from None
             for key, owner in claims:
-                if self.database.claim_holder(key) not in (None, owner):
+                if key.startswith("neq:") and self.database.claim_holder(key) not in (None, owner):
                     neq = key.removeprefix("neq:")
                     raise NeqTakenError(
                         f"an active cooperative already has the NEQ {neq}"

@@ -41,12 +41,14 @@ class Cooperative(Aggregate):
         worker_members: int | None,
         joined_on: date,
         neq: str | None,
+        external_ref: str | None = None,
     ) -> None:
         self.name = name
         self.region = region
         self.sector = sector
         self.worker_members = worker_members
         self.neq = neq
+        self.external_ref = external_ref
         self.periods: list[Period] = [Period(joined_on)]
         self.voided = False
 

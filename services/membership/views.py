@@ -9,17 +9,23 @@ import sqlalchemy as sa
 from services.membership.domain import Cooperative, Sector
 from shared.application import CoopApplication
 from shared.documents import DocumentView, document_table
+from shared.names import normalized_name
 
 metadata = sa.MetaData()
 
 cooperatives = document_table(
     metadata,
-    "membership_cooperatives",
+    "membership_cooperatives_v2",
     sa.Column("status", sa.String(10), nullable=False, index=True),
     sa.Column("region", sa.String(2), nullable=False, index=True),
     sa.Column("sector", sa.String(100), nullable=False, index=True),
     sa.Column("neq", sa.String(10), index=True),
+    sa.Column("name_key", sa.Text, nullable=False),
+    sa.Column("external_ref", sa.String(200), index=True),
 )
+"""Cooperatives as listed. Version 2 of the table (with the normalized name and the external
+reference) has a new name, so that a store from before it rebuilds it from the notification
+log at start; the version-1 table `membership_cooperatives` is left unused."""
 
 sectors = document_table(
     metadata,
@@ -39,6 +45,7 @@ def represent(cooperative: Cooperative) -> dict[str, Any]:
         "worker_members": cooperative.worker_members,
         "joined_on": cooperative.joined_on.isoformat(),
         "left_on": cooperative.left_on.isoformat() if cooperative.left_on else None,
+        "external_ref": cooperative.external_ref,
         "periods": [
             {"start": p.start.isoformat(), "end": p.end.isoformat() if p.end else None}
             for p in cooperative.periods
@@ -54,6 +61,8 @@ def _columns(cooperative: Cooperative) -> dict[str, Any]:
         "region": cooperative.region,
         "sector": cooperative.sector,
         "neq": cooperative.neq,
+        "name_key": normalized_name(cooperative.name),
+        "external_ref": cooperative.external_ref,
     }
 
 
@@ -64,18 +73,35 @@ class CooperativeDirectory(DocumentView):
         super().__init__(app, cooperatives, represent, _columns, applies_to=Cooperative)
 
     def list(
-        self, *, status: str | None, region: str | None, sector: str | None, after: int, limit: int
+        self,
+        *,
+        status: str | None,
+        region: str | None,
+        sector: str | None,
+        after: int,
+        limit: int,
+        q: str | None = None,
+        neq: str | None = None,
+        external_ref: str | None = None,
     ) -> tuple[list[dict[str, Any]], list[int]]:
         """A page of cooperatives matching the filters, in creation order.
 
-        Voided cooperatives are left out unless `status` asks for them.
+        Voided cooperatives are left out unless `status` asks for them or `external_ref` is
+        given (a reference finds its record whatever its status). `q` matches a substring of
+        the name, both normalized as partner names are.
         """
         self.catch_up()
         where = []
         if status:
             where.append(cooperatives.c.status == status)
-        else:
+        elif not external_ref:
             where.append(cooperatives.c.status != "voided")
+        if q:
+            where.append(cooperatives.c.name_key.contains(normalized_name(q), autoescape=True))
+        if neq:
+            where.append(cooperatives.c.neq == neq)
+        if external_ref:
+            where.append(cooperatives.c.external_ref == external_ref)
         if region:
             where.append(cooperatives.c.region == region)
         if sector:

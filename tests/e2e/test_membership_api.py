@@ -161,6 +161,7 @@ def test_creating_a_cooperative_answers_201_with_location_etag_and_the_resource(
         "left_on": None,
         "periods": [{"start": "2023-05-14", "end": None}],
         "status": "active",
+        "external_ref": None,
         "version": 1,
     }
 
@@ -1352,3 +1353,122 @@ def test_a_profile_change_may_clear_worker_members_but_not_the_other_fields(
     assert history(api, created["id"])[-1]["data"]["changes"] == {"worker_members": None}
     for name, response in zip(("name", "region", "sector"), refused, strict=True):
         assert fields_of(problem(response, 422)) == {name}
+
+
+# --- list filters q=, neq=, external_ref= and external references (§1, §2 v2, §16.5) --------
+
+
+def test_q_matches_a_normalized_substring_of_the_name(api: httpx.Client) -> None:
+    marker = uuid4().hex[:8]
+    apostrophe = create(api, name=f"Coop L’Atelier—{marker} de Québec")
+    spaces = create(api, name=f"Brasserie  {marker}\u00a0DU  Coin")
+    create(api, name=f"Autre {uuid4().hex[:8]}")
+
+    def ids(q: str) -> list[str]:
+        return [c["id"] for c in listed(api, q=q)]
+
+    assert ids(f"l'atelier-{marker}") == [apostrophe["id"]]
+    assert ids(f"L`ATELIER–{marker} DE QUÉBEC") == [apostrophe["id"]]
+    assert ids(f"{marker} du coin") == [spaces["id"]]
+    assert ids(marker) == [apostrophe["id"], spaces["id"]]
+    assert ids(f"{marker}%") == []
+    assert ids(f"{marker}_") == []
+
+
+def test_neq_filters_the_list_and_a_malformed_neq_is_422(api: httpx.Client) -> None:
+    neq = f"1{uuid4().int % 10**9:09d}"
+    created = create(api, neq=neq)
+
+    assert [c["id"] for c in listed(api, neq=neq)] == [created["id"]]
+    assert fields_of(problem(api.get("/v1/cooperatives", params={"neq": "12345"}), 422)) == {"neq"}
+
+
+def test_a_create_with_a_known_external_ref_answers_200_with_the_existing_cooperative(
+    api: httpx.Client,
+) -> None:
+    ref = f"crm-{uuid4()}"
+    first = api.post("/v1/cooperatives", json=body(external_ref=ref))
+    assert first.status_code == 201, first.text
+    path = f"/v1/cooperatives/{first.json()['id']}"
+    api.patch(path, json={"name": "Renommée"})
+
+    again = api.post("/v1/cooperatives", json=body(external_ref=ref, name="Autre chose"))
+
+    assert first.json()["external_ref"] == ref
+    assert again.status_code == 200, again.text
+    assert again.json() == api.get(path).json()
+    assert again.json()["name"] == "Renommée"
+    assert again.headers["ETag"] == '"2"'
+    assert [c["id"] for c in listed(api, external_ref=ref)] == [first.json()["id"]]
+    assert len(history(api, first.json()["id"])) == 2
+
+
+def test_a_known_external_ref_is_answered_before_the_409_and_the_business_422(
+    api: httpx.Client,
+) -> None:
+    neq = f"8{uuid4().int % 10**9:09d}"
+    ref = f"crm-{uuid4()}"
+    first = create(api, neq=neq, external_ref=ref)
+
+    again = api.post("/v1/cooperatives", json=body(neq=neq, external_ref=ref, sector="hors-liste"))
+    malformed = api.post("/v1/cooperatives", json=body(external_ref=ref, region="18"))
+
+    assert again.status_code == 200, again.text
+    assert again.json()["id"] == first["id"]
+    assert fields_of(problem(malformed, 422)) == {"region"}
+
+
+def test_external_ref_is_null_when_absent_and_finds_a_voided_cooperative(
+    api: httpx.Client,
+) -> None:
+    ref = f"crm-{uuid4()}"
+    plain = create(api)
+    referenced = create(api, external_ref=ref)
+    path = f"/v1/cooperatives/{referenced['id']}"
+    assert api.post(f"{path}/void", json={"reason": "doublon"}).status_code == 200
+
+    assert plain["external_ref"] is None
+    assert [c["id"] for c in listed(api, external_ref=ref)] == [referenced["id"]]
+    assert listed(api, external_ref=ref, status="active") == []
+    again = api.post("/v1/cooperatives", json=body(external_ref=ref))
+    assert again.status_code == 200
+    assert again.json()["status"] == "voided"
+
+
+@pytest.mark.parametrize("ref", ["", "x" * 201, 5])
+def test_an_external_ref_outside_1_to_200_characters_is_422(api: httpx.Client, ref: Any) -> None:
+    response = api.post("/v1/cooperatives", json=body(external_ref=ref))
+
+    assert fields_of(problem(response, 422)) == {"external_ref"}
+
+
+def test_a_create_with_a_known_external_ref_and_an_idempotency_key_replays(
+    api: httpx.Client,
+) -> None:
+    ref = f"crm-{uuid4()}"
+    first = create(api, external_ref=ref)
+    key = {"Idempotency-Key": f"ref-{uuid4()}"}
+
+    found = api.post("/v1/cooperatives", json=body(external_ref=ref), headers=key)
+    replay = api.post("/v1/cooperatives", json=body(external_ref=ref), headers=key)
+
+    assert found.status_code == 200
+    assert replay.status_code == 200
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.json()["id"] == first["id"]
+
+
+def test_concurrent_creates_with_one_external_ref_record_one_cooperative(
+    service: ServiceProcess,
+) -> None:
+    ref = f"crm-{uuid4()}"
+
+    def send(_: int) -> httpx.Response:
+        with service.client(ADMIN) as client:
+            return client.post("/v1/cooperatives", json=body(external_ref=ref))
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(send, range(8)))
+
+    assert sorted(a.status_code for a in answers) == [200] * 7 + [201]
+    assert len({a.json()["id"] for a in answers}) == 1

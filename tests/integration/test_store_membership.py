@@ -129,7 +129,7 @@ def test_the_idempotency_record_commits_with_the_events(store: Store) -> None:
             twin,
             name="Twin",
             region="06",
-            sector="s",
+            sector="microbrasserie",
             worker_members=1,
             joined_on=date(2023, 1, 1),
             neq=None,
@@ -204,8 +204,8 @@ def test_notifications_are_numbered_in_commit_order(store: Store) -> None:
 def test_the_directory_lists_in_creation_order_with_filters_and_pages(store: Store) -> None:
     app, directory = store.open()
     a = join(app, region="06", sector="microbrasserie")
-    b = join(app, region="01", sector="boulangerie")
-    c = join(app, region="06", sector="boulangerie")
+    b = join(app, region="01", sector="alimentation")
+    c = join(app, region="06", sector="alimentation")
     app.leave(b, left_on=date(2024, 1, 1), reason=None)
     app.update_profile(a, {"region": "03"})
 
@@ -219,13 +219,54 @@ def test_the_directory_lists_in_creation_order_with_filters_and_pages(store: Sto
     assert listed(status="left") == [str(b)]
     assert listed(region="06") == [str(c)]
     assert listed(region="03") == [str(a)]
-    assert listed(sector="boulangerie", status="active") == [str(c)]
+    assert listed(sector="alimentation", status="active") == [str(c)]
 
     first_page, positions = directory.list(status=None, region=None, sector=None, after=0, limit=2)
     assert [d["id"] for d in first_page] == [str(a), str(b), str(c)]  # limit + 1 rows
     assert listed(after=positions[1]) == [str(c)]
     assert first_page[0]["region"] == "03"
     assert first_page[0]["version"] == 2
+
+
+def test_the_directory_filters_on_name_neq_and_reference_and_leaves_voided_out(
+    store: Store,
+) -> None:
+    app, directory = store.open()
+
+    def named(name: str, neq: str | None = None, ref: str | None = None) -> UUID:
+        cooperative_id = uuid4()
+        app.join(
+            cooperative_id,
+            name=name,
+            region="06",
+            sector="microbrasserie",
+            worker_members=None,
+            joined_on=date(2023, 5, 14),
+            neq=neq,
+            external_ref=ref,
+        )
+        return cooperative_id
+
+    atelier = named("Coop L’Atelier 100% bio", neq="1170000000")
+    underscore = named("Coop_Atelier", ref="crm-1")
+    voided = named("Atelier annulé", ref="crm-2")
+    app.void(voided, reason="doublon")
+
+    def listed(**filters: str | None) -> list[str]:
+        where: dict[str, str | None] = {"status": None, "region": None, "sector": None}
+        items, _ = directory.list(after=0, limit=100, **{**where, **filters})
+        return [item["id"] for item in items]
+
+    assert listed(q="l'ATELIER") == [str(atelier)]
+    assert listed(q="100%") == [str(atelier)]
+    assert listed(q="0% b") == [str(atelier)]
+    assert listed(q="p_a") == [str(underscore)]
+    assert listed(q="atelier") == [str(atelier), str(underscore)]
+    assert listed(q="atelier", status="voided") == [str(voided)]
+    assert listed(neq="1170000000") == [str(atelier)]
+    assert listed(external_ref="crm-1") == [str(underscore)]
+    assert listed(external_ref="crm-2") == [str(voided)]
+    assert listed(external_ref="crm-2", status="active") == []
 
 
 def test_a_restarted_directory_catches_up_with_events_it_missed(store: Store) -> None:
@@ -260,10 +301,10 @@ def test_every_postgres_table_lives_in_the_schema_the_url_names(
         "coop_tracking",
         "coop_idempotency",
         "coop_event_context",
-        "membership_cooperatives",
+        "membership_cooperatives_v2",
     } <= tables
     assert any(name.endswith("events") for name in tables), tables
-    assert not {"coop_idempotency", "membership_cooperatives"} & public
+    assert not {"coop_idempotency", "membership_cooperatives_v2"} & public
 
 
 def test_commands_do_not_stall_while_a_view_reads_the_store_in_its_write_transaction(
