@@ -41,7 +41,7 @@ class Network:
             json={
                 "name": f"Coop {uuid4().hex[:8]}",
                 "region": "03",
-                "sector": "imprimerie",
+                "sector": "fabrication",
                 "worker_members": 5,
                 "joined_on": joined_on,
             },
@@ -61,6 +61,23 @@ class Network:
         )
         assert response.status_code == 200, response.text
 
+    def correct(self, cooperative_id: str, *periods: tuple[str, str | None]) -> None:
+        response = self.members.post(
+            f"/v1/cooperatives/{cooperative_id}/membership-correction",
+            json={"periods": [{"start": start, "end": end} for start, end in periods]},
+        )
+        assert response.status_code == 200, response.text
+
+    def void(self, cooperative_id: str) -> None:
+        response = self.members.post(
+            f"/v1/cooperatives/{cooperative_id}/void", json={"reason": "doublon"}
+        )
+        assert response.status_code == 200, response.text
+
+    def restore(self, cooperative_id: str) -> None:
+        response = self.members.post(f"/v1/cooperatives/{cooperative_id}/restoration", json={})
+        assert response.status_code == 200, response.text
+
     def schedule(self, date: str) -> str:
         response = self.http.post(
             "/v1/activities",
@@ -75,13 +92,26 @@ class Network:
         )
 
     def caught_up(self) -> None:
-        """Wait until the events service has applied every membership message so far."""
-        last = len(asyncio.run(stream_messages(self.nats.url, "COOP_MEMBERSHIP")))
-        wait_for(lambda: tracking_position(self.events_database) == last)
+        """Wait until the events service has applied every membership event recorded so far.
+
+        Every event stored by the membership service is first awaited on the stream, so that
+        an event recorded but not yet relayed is not missed.
+        """
+        recorded = stored_events(self.membership.data_dir / "membership.sqlite3")
+        wait_for(
+            lambda: len(asyncio.run(stream_messages(self.nats.url, "COOP_MEMBERSHIP"))) >= recorded
+        )
+        wait_for(lambda: tracking_position(self.events_database) >= recorded)
 
     def stop(self) -> None:
         self.events.stop()
         self.membership.stop()
+
+
+def stored_events(database: Path) -> int:
+    """How many events the membership service has recorded in its store."""
+    with closing(sqlite3.connect(database, timeout=5)) as conn:
+        return int(conn.execute("SELECT count(*) FROM stored_events").fetchone()[0])
 
 
 def tracking_position(database: Path) -> int:
@@ -156,6 +186,39 @@ def test_membership_periods_published_by_membership_decide_who_attends(network: 
 
     activity = network.http.get(f"/v1/activities/{formation}").json()
     assert activity["member_attendances"] == 2
+
+
+def refused_as_not_member(response: httpx.Response) -> bool:
+    return response.status_code == 422 and response.json()["type"].endswith(
+        "/cooperative-not-member"
+    )
+
+
+def test_the_events_service_judges_attendance_on_corrected_and_voided_membership(
+    network: Network,
+) -> None:
+    corrected = network.join("2022-03-01")
+    voided = network.join("2022-03-01")
+    first, second = network.schedule(NOVEMBER_FORMATION), network.schedule(NOVEMBER_FORMATION)
+    network.caught_up()
+    assert network.attend(first, corrected).status_code == 201
+    assert network.attend(first, voided).status_code == 201
+
+    network.correct(corrected, ("2022-03-01", "2023-06-01"), ("2024-01-01", None))
+    network.void(voided)
+    network.caught_up()
+
+    assert refused_as_not_member(network.attend(second, corrected))
+    assert refused_as_not_member(network.attend(second, voided))
+
+    network.restore(voided)
+    network.correct(corrected, ("2022-03-01", None))
+    network.caught_up()
+
+    assert network.attend(second, voided).status_code == 201
+    assert network.attend(second, corrected).status_code == 201
+    assert view_periods(network.events_database)[voided] == [{"start": "2022-03-01", "end": None}]
+    assert parked(network.events_database) == 0
 
 
 def test_a_killed_events_service_resumes_the_membership_stream_exactly_once(
