@@ -10,11 +10,12 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlparse
-from uuid import UUID, uuid4
+from uuid import UUID, uuid4, uuid5
 
 import httpx
 import pytest
 
+from services.membership.domain import SECTOR_NAMESPACE
 from tests.support import NatsServer, ServiceProcess
 
 pytestmark = pytest.mark.e2e
@@ -1472,3 +1473,35 @@ def test_concurrent_creates_with_one_external_ref_record_one_cooperative(
 
     assert sorted(a.status_code for a in answers) == [200] * 7 + [201]
     assert len({a.json()["id"] for a in answers}) == 1
+
+
+def test_a_sector_id_is_no_cooperative(api: httpx.Client) -> None:
+    microbrasserie = uuid5(SECTOR_NAMESPACE, "microbrasserie")
+
+    problem(api.get(f"/v1/cooperatives/{microbrasserie}"), 404)
+    problem(api.get(f"/v1/cooperatives/{microbrasserie}/history"), 404)
+    problem(api.patch(f"/v1/cooperatives/{microbrasserie}", json={"name": "x"}), 404)
+
+
+def test_history_shows_every_correction_with_its_data_oldest_first(api: httpx.Client) -> None:
+    created = create(api, joined_on="2020-01-01")
+    path = f"/v1/cooperatives/{created['id']}"
+    corrected = [{"start": "2019-01-01", "end": None}]
+    api.post(correction_path(created["id"]), json={"periods": corrected})
+    api.post(f"{path}/void", json={"reason": "doublon"})
+    api.post(f"{path}/restoration")
+
+    items = history(api, created["id"])
+
+    assert [(i["type"], i["version"]) for i in items] == [
+        ("CoopJoined", 1),
+        ("CoopMembershipCorrected", 2),
+        ("CoopVoided", 3),
+        ("CoopRestored", 4),
+    ]
+    assert [i["data"] for i in items[1:]] == [
+        {"cooperative_id": created["id"], "periods": corrected, "reason": None},
+        {"cooperative_id": created["id"], "reason": "doublon"},
+        {"cooperative_id": created["id"], "reason": None},
+    ]
+    assert all(RFC3339_UTC.match(i["recorded_at"]) for i in items)
