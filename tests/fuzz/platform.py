@@ -90,7 +90,7 @@ def seed_records(platform: Platform) -> dict[str, list[str]]:
                 json={
                     "name": f"Coopérative de semence {number}",
                     "region": f"{number + 1:02d}",
-                    "sector": "agroalimentaire",
+                    "sector": "alimentation",
                     "worker_members": 5 + number,
                     "joined_on": "2020-01-15",
                 },
