@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from shared.vocabulary import Sector
+
 if TYPE_CHECKING:
     from services.supervisor import Supervisor
 
@@ -25,11 +27,7 @@ YEAR_START = date(2023, 9, 1)
 YEAR_END = date(2024, 8, 31)
 SEED = 20232024
 
-SECTORS = (
-    "microbrasserie", "boulangerie", "informatique", "communications", "architecture",
-    "services-conseils", "alimentation", "imprimerie", "arts-scene", "construction",
-    "transport", "sante", "education", "restauration", "foresterie", "traduction",
-)  # fmt: skip
+SECTORS = tuple(sector.value for sector in Sector)  # the sector list's built-in slugs
 NAMES = (
     "L'Affluent", "La Remise", "Le Grenier", "Les Établis", "La Brèche", "Le Rucher",
     "L'Atelier du Fleuve", "La Tablée", "Le Fil d'Ariane", "La Mouture", "Le Radeau",

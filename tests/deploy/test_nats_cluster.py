@@ -177,7 +177,7 @@ def _join(client: httpx.Client, index: int, joined_on: str) -> str:
     body = {
         "name": f"Coopérative de grappe {index}",
         "region": f"{index % 17 + 1:02d}",
-        "sector": "services-conseils",
+        "sector": "services_conseils",
         "worker_members": 3 + index % 5,
         "joined_on": joined_on,
     }

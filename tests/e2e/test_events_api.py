@@ -43,7 +43,7 @@ class Platform:
             json={
                 "name": f"Coop {uuid4().hex[:6]}",
                 "region": "06",
-                "sector": "services-conseil",
+                "sector": "services_conseils",
                 "worker_members": 8,
                 "joined_on": joined_on,
             },

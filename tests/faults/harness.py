@@ -276,6 +276,8 @@ def assert_streams_exact(nats_url: str, ledger: Ledger) -> None:
         assert not repeated, f"{stream}: {len(repeated)} event(s) published more than once"
         last_version: dict[str, int] = {}
         for body in bodies:
+            if body["event_type"] == "SectorDefined":
+                continue  # the sector list, recorded when the membership store is new
             aggregate, version = body["aggregate_id"], body["aggregate_version"]
             assert version > last_version.get(aggregate, 0), (
                 f"{stream}: {body['event_type']} v{version} of {aggregate} after "

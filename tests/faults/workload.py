@@ -34,7 +34,14 @@ FISCAL_YEAR = "2023-2024"
 YEAR_START = date(2023, 9, 1)
 YEAR_END = date(2024, 8, 31)
 
-SECTORS = ("microbrasserie", "boulangerie", "informatique", "imprimerie", "arts-scene", "sante")
+SECTORS = (
+    "microbrasserie",
+    "alimentation",
+    "informatique",
+    "fabrication",
+    "arts_culture",
+    "design",
+)
 PARTNERS = (
     "Pôle d'économie sociale du Bas-Saint-Laurent",
     "  pôle d'économie sociale du bas-saint-laurent ",
@@ -165,7 +172,7 @@ def plan_load(seed: int, *, scale: int = 1) -> list[Step]:
         if rng.random() < 0.5:
             change["region"] = rng.choice(REGIONS)
         else:
-            change["sector"] = rng.choice([*SECTORS, "traduction"])
+            change["sector"] = rng.choice([*SECTORS, "transport"])
         p.add("update", coop, change, p.membership_steps[coop.name][0][1])
 
     activities: list[tuple[Ref, str, date]] = []

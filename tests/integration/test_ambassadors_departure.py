@@ -153,7 +153,8 @@ def test_enrollment_for_a_cooperative_not_active_on_the_date_is_refused(
             members.post(
                 f"/v1/cooperatives/{cooperative_id}/departure", json={"left_on": "2024-03-01"}
             )
-            last = wait_for(lambda: len(stream(nats_server.url, "COOP_MEMBERSHIP")) == 2 and 2)
+            # the 15 built-in sectors, then the join and the departure
+            last = wait_for(lambda: len(stream(nats_server.url, "COOP_MEMBERSHIP")) == 17 and 17)
             wait_for(lambda: consumer_position(ambassadors.data_dir) >= last)
 
             for candidate, enrolled_on in [

@@ -75,7 +75,7 @@ def test_erasure_removes_personal_information_from_every_store_stream_and_log(
                 json={
                     "name": "Coop Les Affranchis",
                     "region": "03",
-                    "sector": "imprimerie",
+                    "sector": "fabrication",
                     "worker_members": 4,
                     "joined_on": "2023-02-01",
                 },

@@ -20,7 +20,7 @@ def join(client: httpx.Client, name: str) -> dict[str, Any]:
         json={
             "name": name,
             "region": "01",
-            "sector": "boulangerie",
+            "sector": "alimentation",
             "worker_members": 4,
             "joined_on": "2023-09-01",
         },
@@ -31,9 +31,10 @@ def join(client: httpx.Client, name: str) -> dict[str, Any]:
 
 
 def on_stream(nats_url: str) -> list[dict[str, Any]]:
-    """The messages on COOP_MEMBERSHIP (none while the stream is empty)."""
+    """The cooperatives' messages on COOP_MEMBERSHIP (the sector list's left out)."""
     try:
-        return asyncio.run(stream_messages(nats_url, "COOP_MEMBERSHIP"))
+        messages = asyncio.run(stream_messages(nats_url, "COOP_MEMBERSHIP"))
+        return [m for m in messages if m["body"]["event_type"] != "SectorDefined"]
     except BadRequestError:  # an empty stream: there is no message 0 to read
         return []
 

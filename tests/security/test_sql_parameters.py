@@ -127,7 +127,7 @@ def _stores_verbatim(
             json={
                 "name": value,
                 "region": "05",
-                "sector": "imprimerie",
+                "sector": "fabrication",
                 "worker_members": 3,
                 "joined_on": "2021-02-03",
             },
@@ -191,7 +191,7 @@ def _refuses(
             json={
                 "name": value,
                 "region": "05",
-                "sector": "imprimerie",
+                "sector": "fabrication",
                 "worker_members": 3,
                 "joined_on": "2021-02-03",
             },

@@ -154,7 +154,7 @@ def test_concurrent_commands_commit_with_their_context_and_a_taken_neq_is_refuse
                 cooperative_id,
                 name="Coop",
                 region="06",
-                sector="boulangerie",
+                sector="alimentation",
                 worker_members=3,
                 joined_on=date(2023, 5, 1),
                 neq=neq,
