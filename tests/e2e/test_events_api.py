@@ -212,7 +212,7 @@ def test_reading_an_activity_answers_it_with_its_etag(platform: Platform) -> Non
         ({"title": "   "}, "title"),
         ({"title": 42}, "title"),
         ({"partners": "CDR"}, "partners"),
-        ({"partners": [""]}, "partners.0"),
+        ({"partners": [""]}, "partners[0]"),
         ({"colour": "blue"}, "colour"),
     ],
 )
