@@ -1505,3 +1505,21 @@ def test_history_shows_every_correction_with_its_data_oldest_first(api: httpx.Cl
         {"cooperative_id": created["id"], "reason": None},
     ]
     assert all(RFC3339_UTC.match(i["recorded_at"]) for i in items)
+
+
+# --- who am I (§1 v2) ----------------------------------------------------------------------
+
+
+def test_whoami_answers_the_scopes_of_any_valid_token(
+    service: ServiceProcess, api: httpx.Client, anonymous: httpx.Client
+) -> None:
+    assert api.get("/v1/whoami").json() == {"scopes": ["membership:write", "read"]}
+    with service.client(READER) as reader:
+        assert reader.get("/v1/whoami").json() == {"scopes": ["read"]}
+    with service.client(WRITER) as writer:
+        response = writer.get("/v1/whoami")
+    assert response.status_code == 200
+    assert response.json() == {"scopes": ["membership:write"]}
+    problem(anonymous.get("/v1/whoami"), 401)
+    with service.client("not-a-token") as unknown:
+        problem(unknown.get("/v1/whoami"), 401)
