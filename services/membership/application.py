@@ -1,4 +1,4 @@
-"""Membership use cases: join, change, leave, come back."""
+"""Membership use cases: join, change, leave, come back, corrections, and the sector list."""
 
 from __future__ import annotations
 
@@ -41,7 +41,10 @@ class Membership(CoopApplication):
     """The membership service's application.
 
     The NEQ of an active member is a unique claim stored in the same transaction as the events
-    that take or free it, so two commands (in any number of processes) can never both hold it.
+    that take or free it, so two commands (in any number of processes) can never both hold it;
+    every command takes or frees it as the cooperative's status moves (a voided cooperative
+    holds none). An `external_ref` is a claim too, never freed. The sector list is made of
+    `Sector` aggregates in the same store.
     """
 
     name = "membership"

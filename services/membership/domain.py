@@ -1,4 +1,4 @@
-"""Member cooperatives and their membership periods."""
+"""Member cooperatives, their membership periods and corrections; the sector list."""
 
 from __future__ import annotations
 
