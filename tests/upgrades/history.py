@@ -37,7 +37,15 @@ from shared.contracts.membership import (
 from shared.integration import Envelope, StreamContract, event_id_for
 
 CONTRACTS: tuple[StreamContract, ...] = (MEMBERSHIP, EVENTS, AMBASSADORS)
-EVENT_TYPES = frozenset(name for contract in CONTRACTS for name in contract.models)
+EVENT_TYPES = frozenset(
+    {
+        *("CoopJoined", "CoopProfileUpdated", "CoopLeft", "CoopRejoined"),
+        *("ActivityScheduled", "ActivityCancelled", "ActivityAttended"),
+        *("PublicAttendanceRecorded", "AmbassadorEnrolled", "AmbassadorActionLogged"),
+        *("AmbassadorRetired", "AmbassadorDeactivated"),
+    }
+)
+"""The event types of the contract's version 1: the stored history holds each of them."""
 
 
 class StoredHistory:

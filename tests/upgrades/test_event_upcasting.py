@@ -161,6 +161,8 @@ def with_version_2(contract: StreamContract) -> StreamContract:
         upcasters=dict(contract.upcasters),
     )
     for event_type in contract.models:
+        if event_type not in V2:
+            continue  # an event newer than the stored history: nothing of it to upcast
         model, upcaster = V2[event_type]
         upgraded.models[event_type] = model
         upgraded.versions[event_type] = 2
@@ -177,7 +179,8 @@ V2_CONTRACTS = {stream: with_version_2(contract) for stream, contract in V1_CONT
 def test_every_event_type_has_a_version_2_in_the_test_contracts() -> None:
     assert set(V2) == EVENT_TYPES
     for stream, contract in V2_CONTRACTS.items():
-        assert set(contract.versions.values()) == {2}, stream
+        stored = {e: v for e, v in contract.versions.items() if e in EVENT_TYPES}
+        assert set(stored.values()) == {2}, stream
         assert V1_CONTRACTS[stream].versions == dict.fromkeys(contract.versions, 1)
 
 
