@@ -53,6 +53,8 @@ class Kind:
     external_ref: Literal["optional", "required", "none"] = "optional"
     extra_columns: tuple[str, ...] = ()
     personal_columns: tuple[str, ...] = ()
+    alternatives: tuple[tuple[str, str], ...] = ()
+    """(required column, another column that may stand in for it)."""
 
     @cached_property
     def model(self) -> type[BaseModel]:
@@ -158,6 +160,8 @@ KINDS: dict[str, Kind] = {
             "partnerships",
             "/v1/research-projects",
             "services.partnerships.api:ResearchProjectRequest",
+            extra_columns=("partner_external_refs",),
+            alternatives=(("partner_ids", "partner_external_refs"),),
         ),
     )
 }

@@ -273,6 +273,8 @@ class Checker:
                 path_ids[ref.target] = resolved
             else:
                 body[ref.target] = resolved
+        if "partner_external_refs" in row.cells:
+            problems += await self._partners_by_reference(row, body)
         try:
             validated = kind.model.model_validate(body)
         except ValidationError as error:
@@ -284,6 +286,26 @@ class Checker:
         if rule is not None and not problems:
             problems += await rule(row, checked, found)
         return (None if problems else checked), problems
+
+    async def _partners_by_reference(self, row: Row, body: dict[str, Any]) -> list[Problem]:
+        """A research project's partners named by their external references (`a|b`)."""
+        column = "partner_external_refs"
+        if "partner_ids" in row.cells:
+            return [
+                Problem(row.line, column, "one-reference", {"columns": "partner_ids, " + column})
+            ]
+        problems, ids = [], []
+        for reference in _cell_value({"type": "array"}, row.cells[column]):
+            page = await self.lookups.get(
+                "partnerships", "/v1/partners", {"external_ref": reference}
+            )
+            items = (page or {}).get("items") or []
+            if len(items) == 1:
+                ids.append(items[0]["id"])
+            else:
+                problems.append(Problem(row.line, column, "unknown-partner", {"value": reference}))
+        body["partner_ids"] = ids or [PLACEHOLDER_ID]
+        return problems
 
     async def _cooperative_rules(
         self, row: Row, checked: CheckedRow, _found: dict[str, Any]
@@ -380,10 +402,11 @@ def _header_problems(kind: Kind, table: Table) -> list[Problem]:
         seen.add(column)
         if column not in kind.columns:
             problems.append(Problem(1, column, "unknown-column"))
+    stand_ins = dict(kind.alternatives)
     problems += [
         Problem(1, column, "missing-column")
         for column in kind.required_columns
-        if column not in seen
+        if column not in seen and stand_ins.get(column) not in seen
     ]
     return problems
 
