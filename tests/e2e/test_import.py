@@ -20,7 +20,8 @@ from tests.support import ROOT, NatsServer, ServiceProcess, wait_for
 pytestmark = pytest.mark.e2e
 
 COOP = Path(sys.executable).parent / "coop"
-SERVICES = ("membership", "events", "ambassadors")
+SERVICES = ("membership", "events", "ambassadors", "partnerships")
+EXAMPLES = ROOT / "docs" / "import"
 
 
 @dataclass
@@ -328,3 +329,27 @@ def test_an_import_killed_halfway_then_run_again_records_every_row_once(
     result = coop_import(platform, "cooperatives", path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert platform.count("membership", "/v1/cooperatives", q="interrompue") == 400
+
+
+def test_the_example_files_import_in_order_and_a_second_run_records_nothing(
+    platform: Platform,
+) -> None:
+    kinds = {
+        "01": "cooperatives", "02": "activities", "03": "attendances",
+        "04": "public-attendance", "05": "ambassadors", "06": "ambassador-actions",
+        "07": "partners", "08": "research-projects",
+    }  # fmt: skip
+    files = sorted(EXAMPLES.glob("*.csv"))
+    assert [f.name[:2] for f in files] == list(kinds)
+    for file in files:
+        kind = kinds[file.name[:2]]
+        result = wait_for(
+            lambda kind=kind, file=file: (
+                (r := coop_import(platform, kind, file)).returncode == 0 and r
+            )
+        )
+        assert "refusée" not in result.stdout or "0 refusée(s)" in result.stdout
+    for file in files:
+        again = coop_import(platform, kinds[file.name[:2]], file)
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert "\n0 ligne(s) enregistrée(s)" in "\n" + again.stdout.splitlines()[-1]
