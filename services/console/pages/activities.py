@@ -107,7 +107,7 @@ def routes(console: Console) -> APIRouter:
         if answer.ok:
             return redirect(f"/activities/{answer.body['id']}")
         return console.render(
-            request, "activity_new.html", session, status=answer.status,
+            request, "activity_new.html", session,
             errors=answer.errors, values=dict(form),
         )  # fmt: skip
 
@@ -134,7 +134,7 @@ def routes(console: Console) -> APIRouter:
         if answer.ok:
             return redirect(f"/activities/{activity_id}")
         return await show(
-            request, session, activity_id, status=answer.status, form_name=form_name,
+            request, session, activity_id, form_name=form_name,
             errors=answer.errors, values=dict(form),
         )  # fmt: skip
 
@@ -282,7 +282,7 @@ def routes(console: Console) -> APIRouter:
         if not errors:
             return redirect(f"/activities/{activity_id}")
         return await attendance_form(
-            request, session, activity_id, text(form, "q"), status=422, errors=errors,
+            request, session, activity_id, text(form, "q"), errors=errors,
             values=dict(form), recorded=recorded,
             ticked=[v for v in form.getlist("cooperative_id") if isinstance(v, str)],
         )  # fmt: skip

@@ -97,7 +97,7 @@ def routes(console: Console) -> APIRouter:
         if answer.ok:
             return redirect(f"/ambassadors/{answer.body['id']}")
         return console.render(
-            request, "ambassador_new.html", session, status=answer.status,
+            request, "ambassador_new.html", session,
             errors=answer.errors, values=dict(form), members=await members(request, session),
         )  # fmt: skip
 
@@ -125,7 +125,7 @@ def routes(console: Console) -> APIRouter:
         if answer.ok:
             return redirect(f"/ambassadors/{ambassador_id}")
         return await show(
-            request, session, ambassador_id, status=answer.status, form_name=form_name,
+            request, session, ambassador_id, form_name=form_name,
             errors=answer.errors, values=dict(form),
         )  # fmt: skip
 
@@ -189,9 +189,7 @@ def routes(console: Console) -> APIRouter:
             request, session, "ambassadors", "GET", f"/v1/ambassadors/{ambassador_id}/personal-data"
         )
         if not answer.ok:
-            return console.render(
-                request, "error.html", session, status=answer.status, status_code=answer.status
-            )
+            return console.render(request, "error.html", session, status_code=answer.status)
         return Response(
             json.dumps(answer.body, ensure_ascii=False, indent=2),
             media_type="application/json",

@@ -110,7 +110,6 @@ def routes(console: Console) -> APIRouter:
             request,
             "cooperative_new.html",
             session,
-            status=answer.status,
             errors=answer.errors,
             values=dict(form),
             sectors=await sectors(console, request, session),
@@ -133,7 +132,7 @@ def routes(console: Console) -> APIRouter:
         if answer.ok:
             return redirect(f"/cooperatives/{cooperative_id}")
         return await show(
-            request, session, cooperative_id, status=answer.status, form_name=form_name,
+            request, session, cooperative_id, form_name=form_name,
             errors=answer.errors, values=dict(form),
         )  # fmt: skip
 
@@ -212,7 +211,7 @@ def routes(console: Console) -> APIRouter:
             return redirect("/sectors")
         errors = {k.replace("label.", "label_"): v for k, v in answer.errors.items()}
         return console.render(
-            request, "sectors.html", session, status=answer.status, errors=errors,
+            request, "sectors.html", session, errors=errors,
             values=dict(form), sectors=await sectors(console, request, session),
         )  # fmt: skip
 

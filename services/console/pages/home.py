@@ -52,7 +52,6 @@ def routes(console: Console) -> APIRouter:
                 request,
                 "sign_in.html",
                 None,
-                status=401,
                 csrf=csrf,
                 next_path=next_path,
                 errors={"token": "Ce jeton n'est pas reconnu."},

@@ -34,7 +34,7 @@ def routes(console: Console) -> APIRouter:
         encoded = text(form, "data")
         if kind not in KINDS:
             return console.render(
-                request, "import.html", session, status=422, kinds=list(KINDS),
+                request, "import.html", session, kinds=list(KINDS),
                 errors={"kind": "Choisissez le type d'import."}, values=dict(form),
             )  # fmt: skip
         if isinstance(upload, UploadFile) and upload.filename:
@@ -43,7 +43,7 @@ def routes(console: Console) -> APIRouter:
             data = base64.b64decode(encoded)
         else:
             return console.render(
-                request, "import.html", session, status=422, kinds=list(KINDS),
+                request, "import.html", session, kinds=list(KINDS),
                 errors={"file": "Choisissez un fichier CSV."}, values=dict(form),
             )  # fmt: skip
         target = endpoints(session.token)
@@ -56,7 +56,6 @@ def routes(console: Console) -> APIRouter:
             request,
             "import.html",
             session,
-            status=200 if check.clean else 422,
             kinds=list(KINDS),
             kind=kind,
             check=check,

@@ -60,7 +60,7 @@ def routes(console: Console) -> APIRouter:
         if answer.ok:
             return redirect("/partners")
         return await directory(
-            request, session=session, status=answer.status, form_name="partner",
+            request, session=session, form_name="partner",
             errors=answer.errors, values=dict(form),
         )  # fmt: skip
 
@@ -78,7 +78,7 @@ def routes(console: Console) -> APIRouter:
         if answer.ok:
             return redirect("/partners")
         return await directory(
-            request, session=session, status=answer.status, form_name="project",
+            request, session=session, form_name="project",
             errors=answer.errors, values=dict(form),
         )  # fmt: skip
 
@@ -93,7 +93,7 @@ def routes(console: Console) -> APIRouter:
         if answer.ok:
             return redirect("/partners")
         return await directory(
-            request, session=session, status=answer.status, form_name="table",
+            request, session=session, form_name="table",
             errors=answer.errors, values=dict(form),
         )  # fmt: skip
 

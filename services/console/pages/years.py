@@ -85,7 +85,7 @@ def routes(console: Console) -> APIRouter:
         if answer.ok:
             return redirect(f"/years/{fiscal_year}")
         return await show(
-            request, session, fiscal_year, status=answer.status, form_name="closure",
+            request, session, fiscal_year, form_name="closure",
             errors=answer.errors, values=dict(form),
         )  # fmt: skip
 
@@ -98,7 +98,7 @@ def routes(console: Console) -> APIRouter:
         if answer.ok:
             return redirect(f"/years/{fiscal_year}")
         return await show(
-            request, session, fiscal_year, status=answer.status, form_name="reopening",
+            request, session, fiscal_year, form_name="reopening",
             errors=answer.errors,
         )  # fmt: skip
 
@@ -123,7 +123,7 @@ def routes(console: Console) -> APIRouter:
             return redirect(f"/years/{fiscal_year}")
         errors = {f"target:{k}": v for k, v in answer.errors.items()}
         return await show(
-            request, session, fiscal_year, status=answer.status, form_name="targets",
+            request, session, fiscal_year, form_name="targets",
             errors=errors, values=dict(form),
         )  # fmt: skip
 
