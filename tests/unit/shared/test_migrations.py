@@ -41,7 +41,8 @@ def test_a_database_of_the_first_release_is_brought_to_head_with_one_log_line(
     with caplog.at_level(logging.INFO, logger="shared.migrations"):
         Database(url, app_name="membership").create_tables()
     assert [r.getMessage() for r in caplog.records] == [
-        "schema of membership migrated from the first release to membership_0001 (membership_0001)"
+        "schema of membership migrated from no recorded revision to membership_0001 "
+        "(membership_0001)"
     ]
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="shared.migrations"):
