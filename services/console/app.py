@@ -63,6 +63,12 @@ def create_console(settings: ConsoleSettings) -> FastAPI:
     async def healthz() -> PlainTextResponse:
         return PlainTextResponse("ok")
 
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> PlainTextResponse:
+        """Ready once its sessions table answers (the services are checked page by page)."""
+        console.sessions.find(None)
+        return PlainTextResponse("ok")
+
     @app.middleware("http")
     async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
         response: Response = await call_next(request)
