@@ -66,8 +66,9 @@ def create_console(settings: ConsoleSettings) -> FastAPI:
     @app.get("/readyz", include_in_schema=False)
     async def readyz() -> PlainTextResponse:
         """Ready once its sessions table answers (the services are checked page by page)."""
-        console.sessions.find(None)
-        return PlainTextResponse("ok")
+        if console.sessions.ping():
+            return PlainTextResponse("ok")
+        return PlainTextResponse("sessions table unreachable", status_code=503)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]

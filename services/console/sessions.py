@@ -98,6 +98,15 @@ class Sessions:
         with self.engine.begin() as conn:
             conn.execute(sessions_table.delete().where(sessions_table.c.id == session.id))
 
+    def ping(self) -> bool:
+        """True when the sessions table answers."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(sa.select(sa.func.count()).select_from(sessions_table))
+            return True
+        except sa.exc.SQLAlchemyError:
+            return False
+
     def sweep(self) -> None:
         """Delete sessions idle for too long."""
         limit = time.time() - self.idle_seconds
