@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from bench import baselines, figures
+from bench import baselines, figures, imports
 from bench.context import DEFAULT, QUICK, Context
 from bench.infra import machine, postgres_reachable, postgres_url
 from bench.report import Row, render
@@ -32,6 +32,7 @@ BENCHMARKS: dict[str, tuple[Benchmark, tuple[str, ...]]] = {
     "projection": (figures.projection, ("nats", "fastapi")),
     "freshness": (figures.freshness, ("nats",)),
     "relay-default-sync": (figures.relay_default_sync, ()),
+    "imports": (imports.imports, ()),
 }
 
 

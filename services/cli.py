@@ -41,7 +41,22 @@ def parser() -> Parser:
     report = commands.add_parser("report", help="print a fiscal year's indicators")
     report.add_argument("fiscal_year", help="e.g. 2023-2024")
     report.add_argument("--lang", choices=("fr", "en"), default="fr")
+    imports = commands.add_parser(
+        "import", help="check a CSV file whole, then record it through the public APIs"
+    )
+    imports.add_argument("kind", choices=importable_kinds())
+    imports.add_argument("file", type=Path)
+    imports.add_argument("--dry-run", action="store_true", help="check only, record nothing")
+    imports.add_argument("--report", type=Path, default=None, help="write the problems as CSV")
+    imports.add_argument("--lang", choices=("fr", "en"), default=None)
     return root
+
+
+def importable_kinds() -> list[str]:
+    """The kinds `coop import` reads."""
+    from services.importer.kinds import KINDS
+
+    return list(KINDS)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
             return up(args.data_dir, demo=args.command == "demo")
         if args.command == "report":
             return report(args.fiscal_year, args.lang)
+        if args.command == "import":
+            return import_file(args)
     except ConfigurationError as error:
         print(f"coop: {error}", file=sys.stderr)
         return 1
@@ -112,6 +129,22 @@ def up(data_dir: Path | None, *, demo: bool) -> int:
     if not supervisor.stopping:
         print("ready — Ctrl-C to stop", flush=True)
     return supervisor.run_until_signalled()
+
+
+def import_file(args: argparse.Namespace) -> int:
+    """Check a CSV file, then record it (contract §13); a missing file is a usage error."""
+    from services.importer.command import language, run_import
+
+    if not args.file.is_file():
+        print(f"coop: error: no such file: {args.file}", file=sys.stderr)
+        return 2
+    return run_import(
+        args.kind,
+        args.file,
+        dry_run=args.dry_run,
+        report=args.report,
+        lang=language(args.lang),
+    )
 
 
 def report(fiscal_year: str, lang: str) -> int:

@@ -26,6 +26,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 from eventsourcing.utils import retry
 
+from shared import migrations
 from shared.errors import ConfigurationError
 
 metadata = sa.MetaData()
@@ -469,6 +470,9 @@ class Database:
         with self.writing() as conn:
             for md in (metadata, *metadatas):
                 md.create_all(conn)
+            migrations.upgrade(
+                conn, self.app_name, self.schema if self.dialect != "sqlite" else None
+            )
 
     @contextmanager
     def writing(self, *, durable: bool = True) -> Iterator[sa.Connection]:

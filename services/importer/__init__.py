@@ -1,0 +1,1 @@
+"""`coop import`: bringing existing records in from spreadsheets (contract §13)."""

@@ -1,0 +1,344 @@
+"""The staff console in a real browser: the staff's journeys, accessibility, security (§14).
+
+Playwright drives Debian's Chromium (no browser download) against real `coop serve` processes
+and the console; every page visited is audited with axe-core.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.support import ROOT, NatsServer, ServiceProcess, free_port, wait_for
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+SERVICES = ("membership", "events", "ambassadors", "reporting", "partnerships")
+TOKEN = "dev-admin-token"
+READER = "console-reader-token"
+
+
+@dataclass
+class Platform:
+    """The services, the console and what the audit found."""
+
+    processes: dict[str, ServiceProcess]
+    console_url: str
+    violations: list[str] = field(default_factory=list)
+
+    def api(self, service: str) -> httpx.Client:
+        """A client of one service with the administrator's token."""
+        return self.processes[service].client(TOKEN)
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    root: Path = tmp_path_factory.mktemp("console-e2e")
+    nats = NatsServer(root / "nats").start()
+    tokens = {TOKEN: ["read", "membership:write", "events:write", "ambassadors:write",
+                      "partnerships:write", "personal:read", "privacy:admin", "reporting:admin"],
+              READER: ["read"]}  # fmt: skip
+    env = {"COOP_API_TOKENS": __import__("json").dumps(tokens)}
+    processes = {name: ServiceProcess(name, root / name, nats.url, **env) for name in SERVICES}
+    port = free_port()
+    console_env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("COOP_")},
+        "COOP_DATA_DIR": str(root / "console"),
+        "COOP_CONSOLE_PORT": str(port),
+        **{f"COOP_{name.upper()}_URL": p.url for name, p in processes.items()},
+    }
+    console = None
+    try:
+        for process in processes.values():
+            process.start()
+        console = subprocess.Popen(
+            [sys.executable, "-m", "services.console.main"],
+            env=console_env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=(root / "console.log").open("wb"),
+        )
+        url = f"http://127.0.0.1:{port}"
+        wait_for(lambda: _answers(url + "/healthz"), timeout=30)
+        yield Platform(processes, url)
+    finally:
+        if console is not None:
+            console.terminate()
+            console.wait(10)
+        for process in processes.values():
+            process.stop()
+        nats.stop()
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser, platform: Platform) -> Iterator[Page]:
+    context = browser.new_context(base_url=platform.console_url, locale="fr-CA")
+    opened = context.new_page()
+    errors: list[str] = []
+    visited: list[str] = []
+    opened.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    opened.on("load", lambda p: visited.append(p.url))
+    yield opened
+    for url in dict.fromkeys(visited):
+        opened.goto(url)
+        audit(opened, platform)
+    context.close()
+    assert not errors, errors
+    assert not platform.violations, platform.violations
+
+
+AXE = Axe()
+
+
+def audit(page: Page, platform: Platform) -> None:
+    """Record the page's serious and critical axe-core violations."""
+    results = AXE.run(page)
+    for violation in results.response["violations"]:
+        if violation["impact"] in ("serious", "critical"):
+            platform.violations.append(f"{page.url}: {violation['id']}: {violation['help']}")
+
+
+def sign_in(page: Page, token: str = TOKEN, next_path: str = "/", *, valid: bool = True) -> None:
+    page.goto(f"/sign-in?next={next_path}")
+    page.get_by_label("Jeton d'accès").fill(token)
+    page.get_by_role("button", name="Se connecter").click()
+    if valid:
+        page.wait_for_url(lambda url: "/sign-in" not in url)
+
+
+def test_a_wrong_token_is_refused_next_to_its_field(page: Page) -> None:
+    sign_in(page, "not-a-token", valid=False)
+    expect(page.locator("#token-error")).to_contain_text("n'est pas reconnu")
+
+
+def test_the_staff_journeys_record_exactly_what_the_indicators_then_show(
+    page: Page, platform: Platform, tmp_path: Path
+) -> None:
+    sign_in(page)
+    expect(page.get_by_role("heading", name="Accueil")).to_be_visible()
+
+    page.get_by_role("link", name="Inscrire une coopérative").click()
+    page.get_by_label("Nom").fill("Coop Console Alpha")
+    page.get_by_label("Région").select_option("01")
+    page.get_by_label("Secteur").select_option("informatique")
+    page.get_by_label("Membres travailleur·euse·s").fill("6")
+    page.get_by_label("Date d'adhésion").fill("2023-09-05")
+    page.get_by_role("button", name="Inscrire").click()
+    expect(page.get_by_role("heading", name="Coop Console Alpha")).to_be_visible()
+
+    csv = tmp_path / "membres.csv"
+    csv.write_text(
+        "name;region;sector;worker_members;joined_on;external_ref\n"
+        "Coop Console Beta;01;design;4;2023-09-06;console-beta\n"
+        "Coop Console Gamma;03;alimentation;;2023-09-07;console-gamma\n",
+        encoding="utf-8",
+    )
+    page.goto("/import")
+    page.get_by_label("Type de fichier").select_option("cooperatives")
+    page.get_by_label("Fichier CSV").set_input_files(str(csv))
+    page.get_by_role("button", name="Vérifier le fichier").click()
+    expect(page.get_by_role("status")).to_contain_text("2 ligne(s) vérifiée(s)")
+    page.get_by_role("button", name="Confirmer et enregistrer").click()
+    expect(page.get_by_role("status")).to_contain_text("2 ligne(s) enregistrée(s)")
+
+    page.goto("/activities/new")
+    page.get_by_label("Type").select_option("cine_discussion")
+    page.get_by_label("Titre").fill("Ciné-discussion console")
+    page.get_by_label("Date", exact=True).fill("2023-10-12")
+    page.get_by_label("Formule").select_option("in_person")
+    page.get_by_label("Région").select_option("01")
+    page.get_by_role("button", name="Planifier").click()
+    expect(page.get_by_role("heading", name="Ciné-discussion console")).to_be_visible()
+    activity_url = page.url
+
+    def attendance_page_lists_all_three() -> bool:
+        page.get_by_role("link", name="Enregistrer les présences").click()
+        page.get_by_label("Chercher une coopérative membre par son nom").fill("console")
+        page.get_by_role("button", name="Chercher").click()
+        found = page.get_by_role("checkbox").count() == 3
+        if not found:
+            page.goto(activity_url)
+        return found
+
+    wait_for(attendance_page_lists_all_three)
+    page.get_by_label("Coop Console Alpha").check()
+    page.get_by_label("Coop Console Beta").check()
+    page.get_by_label("Nombre de personnes").fill("80")
+
+    def recorded() -> bool:
+        page.get_by_role("button", name="Enregistrer les présences").click()
+        return page.url == activity_url
+
+    wait_for(recorded)
+    expect(page.locator("dd").filter(has_text="80")).to_have_count(1)
+
+    # a mistake corrected: Beta came with 3 people, not 1
+    row = page.get_by_role("row").filter(has_text="Coop Console Beta")
+    row.get_by_label("Participant·e·s").fill("3")
+    row.get_by_role("button", name="Corriger").click()
+    expect(page.get_by_role("row").filter(has_text="Coop Console Beta")).to_contain_text("3")
+
+    page.goto("/ambassadors/new")
+    wait_for(
+        lambda: (
+            page.reload()
+            or page.get_by_label("Coopérative").inner_text().count("Coop Console") >= 1
+        )
+    )
+    page.get_by_label("Coopérative").select_option(label="Coop Console Alpha")
+    page.get_by_label("Nom").fill("Camille Exemple")
+    page.get_by_label("Date d'inscription").fill("2023-09-10")
+
+    def enrolled() -> bool:
+        page.get_by_role("button", name="Inscrire").click()
+        return "/ambassadors/new" not in page.url
+
+    wait_for(enrolled)
+    page.get_by_text("Noter une action").click()
+    page.get_by_label("Genre").select_option("presentation")
+    page.get_by_label("Date", exact=True).fill("2023-11-01")
+    page.get_by_label("Personnes jointes").fill("25")
+    page.get_by_role("button", name="Noter l'action").click()
+    expect(page.get_by_role("row").filter(has_text="Présentation")).to_contain_text("25")
+
+    def live() -> dict[str, Any]:
+        with platform.api("reporting") as http:
+            body: dict[str, Any] = http.get("/v1/indicators/2023-2024").json()["indicators"]
+        return body
+
+    wait_for(lambda: live()["ambassadors.actions"] == 1 and live()["outreach.people_reached"] == 80)
+    figures = live()
+    assert figures["members.total"] == 3
+    assert figures["attendance.member_attendances"] == 2
+    assert figures["attendance.participants"] == 4
+    assert figures["ambassadors.people_reached"] == 25
+
+    page.goto("/years/2023-2024")
+    page.get_by_label("Note (par exemple : chiffres adoptés par le CA)").fill("AGA de test")
+    page.get_by_role("button", name="Fermer l'exercice").click()
+    expect(page.locator(".notice")).to_contain_text("Cet exercice a été fermé le")
+    with platform.api("reporting") as http:
+        closure = http.get("/v1/fiscal-years/2023-2024/closure").json()
+    assert closure["indicators"]["members.total"] == 3
+    assert closure["note"] == "AGA de test"
+
+
+def test_a_read_only_token_never_sees_the_actions(page: Page) -> None:
+    sign_in(page, READER)
+    page.goto("/cooperatives")
+    expect(page.get_by_role("link", name="Inscrire une coopérative")).to_have_count(0)
+    page.goto("/activities")
+    expect(page.get_by_role("link", name="Planifier une activité")).to_have_count(0)
+
+
+def test_names_with_html_are_shown_as_text(page: Page, platform: Platform) -> None:
+    with platform.api("membership") as http:
+        created = http.post(
+            "/v1/cooperatives",
+            json={"name": "<script>window.owned=1</script>Coop", "region": "06",
+                  "sector": "design", "worker_members": 2, "joined_on": "2022-01-01"},
+        )  # fmt: skip
+    assert created.status_code == 201, created.text
+    sign_in(page, next_path="/cooperatives")
+    page.goto(f"/cooperatives/{created.json()['id']}")
+    expect(page.get_by_role("heading", level=1)).to_have_text("<script>window.owned=1</script>Coop")
+    assert page.evaluate("window.owned") is None
+
+
+def test_a_journey_completes_with_the_keyboard_alone(page: Page) -> None:
+    page.goto("/sign-in")
+    page.keyboard.press("Tab")  # skip link
+    page.keyboard.press("Tab")  # brand
+    page.get_by_label("Jeton d'accès").focus()
+    page.keyboard.type(TOKEN)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Accueil")).to_be_visible()
+    page.get_by_role("link", name="Inscrire une coopérative").focus()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    for _ in range(12):
+        if page.evaluate("document.activeElement.id") == "name":
+            break
+        page.keyboard.press("Tab")
+    page.keyboard.type("Coop Clavier")
+    page.keyboard.press("Tab")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Tab")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Tab")
+    page.keyboard.type("3")
+    page.keyboard.press("Tab")
+    page.keyboard.type("2023-09-01")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Coop Clavier")).to_be_visible()
+
+
+def test_pages_work_without_javascript(browser: Browser, platform: Platform) -> None:
+    context = browser.new_context(base_url=platform.console_url, java_script_enabled=False)
+    page = context.new_page()
+    sign_in(page, next_path="/cooperatives/new")
+    page.get_by_label("Nom").fill("Coop Sans Script")
+    page.get_by_label("Région").select_option("06")
+    page.get_by_label("Secteur").select_option("design")
+    page.get_by_label("Date d'adhésion").fill("2023-09-02")
+    page.get_by_role("button", name="Inscrire").click()
+    expect(page.get_by_role("heading", name="Coop Sans Script")).to_be_visible()
+    context.close()
+
+
+def test_a_refusal_shows_next_to_its_field_and_keeps_what_was_typed(
+    page: Page, platform: Platform
+) -> None:
+    sign_in(page, next_path="/cooperatives/new")
+    page.get_by_label("Nom").fill("Coop NEQ Invalide")
+    page.get_by_label("Région").select_option("06")
+    page.get_by_label("Secteur").select_option("design")
+    page.get_by_label("Date d'adhésion").fill("2023-09-02")
+    page.get_by_label("NEQ (numéro d'entreprise du Québec)").fill("123")
+    page.get_by_role("button", name="Inscrire").click()
+    expect(page.locator("#neq-error")).to_be_visible()
+    audit(page, platform)
+    expect(page.get_by_label("Nom")).to_have_value("Coop NEQ Invalide")
+
+
+def test_an_expired_session_signs_in_again_then_returns_to_the_form(
+    page: Page, platform: Platform
+) -> None:
+    sign_in(page, next_path="/activities/new")
+    page.context.clear_cookies()
+    page.get_by_label("Titre").fill("Après expiration")
+    page.get_by_role("button", name="Planifier").click()
+    expect(page.get_by_role("heading", name="Connexion")).to_be_visible()
+    page.get_by_label("Jeton d'accès").fill(TOKEN)
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page.get_by_role("heading", name="Planifier une activité")).to_be_visible()
