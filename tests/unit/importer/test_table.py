@@ -12,7 +12,7 @@ COLUMNS = KINDS["cooperatives"].columns
 
 
 def test_utf8_with_comma_delimiter_is_read_with_cells_by_column() -> None:
-    table = read_table("name,region\nLa Remise,06\n".encode(), COLUMNS)
+    table = read_table(b"name,region\nLa Remise,06\n", COLUMNS)
     assert table.columns == ("name", "region")
     assert [(row.line, row.cells) for row in table.rows] == [
         (2, {"name": "La Remise", "region": "06"})
