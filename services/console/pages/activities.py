@@ -123,19 +123,13 @@ def routes(console: Console) -> APIRouter:
         path: str,
         body: Any,
     ) -> Response:
-        session, form = await console.form(request, WRITE)
-        answer = await console.call(
-            request, session, "events", method, f"/v1/activities/{activity_id}{path}",
-            json=body(form) if body else None,
-            params={"reason": text(form, "reason")} if method == "DELETE" else None,
-            idempotency_key=text(form, "idempotency_key") if method == "POST" else None,
-            if_match=text(form, "version") or None,
-        )  # fmt: skip
-        if answer.ok:
-            return redirect(f"/activities/{activity_id}")
-        return await show(
-            request, session, activity_id, form_name=form_name,
-            errors=answer.errors, values=dict(form),
+        async def again(session: StaffSession, **refusal: Any) -> Response:
+            return await show(request, session, activity_id, **refusal)
+
+        return await console.submit(
+            request, scope=WRITE, service="events", method=method,
+            path=f"/v1/activities/{activity_id}{path}", body=body,
+            done=f"/activities/{activity_id}", show=again, form_name=form_name,
         )  # fmt: skip
 
     @router.post("/activities/{activity_id}/revision", response_class=HTMLResponse)

@@ -114,19 +114,13 @@ def routes(console: Console) -> APIRouter:
         body: Any,
         scope: str = WRITE,
     ) -> Response:
-        session, form = await console.form(request, scope)
-        answer = await console.call(
-            request, session, "ambassadors", method, f"/v1/ambassadors/{ambassador_id}{path}",
-            json=body(form) if body else None,
-            params={"reason": text(form, "reason")} if method == "DELETE" and path else None,
-            idempotency_key=text(form, "idempotency_key") if method == "POST" else None,
-            if_match=text(form, "version") or None,
-        )  # fmt: skip
-        if answer.ok:
-            return redirect(f"/ambassadors/{ambassador_id}")
-        return await show(
-            request, session, ambassador_id, form_name=form_name,
-            errors=answer.errors, values=dict(form),
+        async def again(session: StaffSession, **refusal: Any) -> Response:
+            return await show(request, session, ambassador_id, **refusal)
+
+        return await console.submit(
+            request, scope=scope, service="ambassadors", method=method,
+            path=f"/v1/ambassadors/{ambassador_id}{path}", body=body,
+            done=f"/ambassadors/{ambassador_id}", show=again, form_name=form_name,
         )  # fmt: skip
 
     @router.post("/ambassadors/{ambassador_id}/profile", response_class=HTMLResponse)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 from fastapi import Request
@@ -19,6 +20,19 @@ from services.console.sessions import Sessions, StaffSession
 from shared import vocabulary
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+class Show(Protocol):
+    """A page shown again after a refusal, with the refused form's errors and values."""
+
+    def __call__(
+        self,
+        session: StaffSession,
+        *,
+        form_name: str,
+        errors: dict[str, str],
+        values: dict[str, Any],
+    ) -> Awaitable[Response]: ...
 
 
 class SignInRequiredError(Exception):
@@ -92,6 +106,41 @@ class Console:
             params=params,
             headers=headers,
         )
+
+    async def submit(
+        self,
+        request: Request,
+        *,
+        scope: str,
+        service: str,
+        method: str,
+        path: str,
+        body: Callable[[FormData], Any] | None,
+        done: str,
+        show: Show,
+        form_name: str,
+    ) -> Response:
+        """Post a form to a service: see the result (303), or the page again with the refusal.
+
+        A POST carries the form's idempotency key (a double click records once), a change its
+        `If-Match` version, a withdrawal its reason; a refusal shows next to its fields with
+        what was typed kept.
+        """
+        session, form = await self.form(request, scope)
+        answer = await self.call(
+            request,
+            session,
+            service,
+            method,
+            path,
+            json=body(form) if body is not None else None,
+            params={"reason": text(form, "reason")} if method == "DELETE" else None,
+            idempotency_key=text(form, "idempotency_key") if method == "POST" else None,
+            if_match=text(form, "version") or None,
+        )
+        if answer.ok:
+            return redirect(done)
+        return await show(session, form_name=form_name, errors=answer.errors, values=dict(form))
 
     def render(
         self,

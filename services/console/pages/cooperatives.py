@@ -123,17 +123,13 @@ def routes(console: Console) -> APIRouter:
     async def act(
         request: Request, cooperative_id: str, form_name: str, method: str, path: str, body: Any
     ) -> Response:
-        session, form = await console.form(request, WRITE)
-        answer = await console.call(
-            request, session, "membership", method, f"/v1/cooperatives/{cooperative_id}{path}",
-            json=body(form), idempotency_key=text(form, "idempotency_key") if method == "POST"
-            else None, if_match=text(form, "version") or None,
-        )  # fmt: skip
-        if answer.ok:
-            return redirect(f"/cooperatives/{cooperative_id}")
-        return await show(
-            request, session, cooperative_id, form_name=form_name,
-            errors=answer.errors, values=dict(form),
+        async def again(session: StaffSession, **refusal: Any) -> Response:
+            return await show(request, session, cooperative_id, **refusal)
+
+        return await console.submit(
+            request, scope=WRITE, service="membership", method=method,
+            path=f"/v1/cooperatives/{cooperative_id}{path}", body=body,
+            done=f"/cooperatives/{cooperative_id}", show=again, form_name=form_name,
         )  # fmt: skip
 
     @router.post("/cooperatives/{cooperative_id}/profile", response_class=HTMLResponse)

@@ -7,7 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from services.console.pages.base import Console, fields, redirect, text
+from services.console.pages.base import Console, Show, fields, text
+from services.console.sessions import StaffSession
 
 WRITE = "partnerships:write"
 
@@ -46,55 +47,40 @@ def routes(console: Console) -> APIRouter:
     async def list_partners(request: Request) -> Response:
         return await directory(request, session=console.staff(request))
 
+    async def again(request: Request) -> Show:
+        async def show(session: StaffSession, **refusal: Any) -> Response:
+            return await directory(request, session=session, **refusal)
+
+        return show
+
+    async def create(request: Request, path: str, form_name: str, body: Any) -> Response:
+        return await console.submit(
+            request, scope=WRITE, service="partnerships", method="POST", path=path, body=body,
+            done="/partners", show=await again(request), form_name=form_name,
+        )  # fmt: skip
+
     @router.post("/partners", response_class=HTMLResponse)
     async def register_partner(request: Request) -> Response:
-        session, form = await console.form(request, WRITE)
-        body = {
-            **fields(form, "name", "kind", "region", "website", "external_ref"),
-            "aliases": _lines(text(form, "aliases")),
-        }
-        answer = await console.call(
-            request, session, "partnerships", "POST", "/v1/partners",
-            json=body, idempotency_key=text(form, "idempotency_key"),
-        )  # fmt: skip
-        if answer.ok:
-            return redirect("/partners")
-        return await directory(
-            request, session=session, form_name="partner",
-            errors=answer.errors, values=dict(form),
+        return await create(
+            request, "/v1/partners", "partner",
+            lambda form: {**fields(form, "name", "kind", "region", "website", "external_ref"),
+                          "aliases": _lines(text(form, "aliases"))},
         )  # fmt: skip
 
     @router.post("/research-projects", response_class=HTMLResponse)
     async def start_research_project(request: Request) -> Response:
-        session, form = await console.form(request, WRITE)
-        body = {
-            **fields(form, "title", "theme", "started_on"),
-            "partner_ids": [v for v in form.getlist("partner_ids") if isinstance(v, str)],
-        }
-        answer = await console.call(
-            request, session, "partnerships", "POST", "/v1/research-projects",
-            json=body, idempotency_key=text(form, "idempotency_key"),
-        )  # fmt: skip
-        if answer.ok:
-            return redirect("/partners")
-        return await directory(
-            request, session=session, form_name="project",
-            errors=answer.errors, values=dict(form),
+        return await create(
+            request, "/v1/research-projects", "project",
+            lambda form: {**fields(form, "title", "theme", "started_on"),
+                          "partner_ids": [v for v in form.getlist("partner_ids")
+                                          if isinstance(v, str)]},
         )  # fmt: skip
 
     @router.post("/sector-tables", response_class=HTMLResponse)
     async def form_sector_table(request: Request) -> Response:
-        session, form = await console.form(request, WRITE)
-        answer = await console.call(
-            request, session, "partnerships", "POST", "/v1/sector-tables",
-            json=fields(form, "name", "sector", "formed_on"),
-            idempotency_key=text(form, "idempotency_key"),
-        )  # fmt: skip
-        if answer.ok:
-            return redirect("/partners")
-        return await directory(
-            request, session=session, form_name="table",
-            errors=answer.errors, values=dict(form),
+        return await create(
+            request, "/v1/sector-tables", "table",
+            lambda form: fields(form, "name", "sector", "formed_on"),
         )  # fmt: skip
 
     return router
