@@ -259,6 +259,32 @@ def edge_of(request: Request) -> Edge:
 BEARER_SCHEME = "bearerToken"
 
 
+def token_scopes(edge: Edge, request: Request) -> frozenset[str] | None:
+    """The scopes of the request's bearer token, or None when it has no known token."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    presented = hashlib.sha256(token.strip().encode()).hexdigest()
+    found = None
+    for known, granted in edge.tokens.scopes_by_digest.items():
+        if hmac.compare_digest(presented, known):
+            found = granted
+    return found
+
+
+class WhoAmI(BaseModel):
+    """What a token may do: its scopes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scopes: list[str]
+
+
+ANY_VALID_TOKEN = ""
+"""The `require` scope of operations that any valid token may call (`GET /v1/whoami`)."""
+
+
 class _ScopeCheck(SecurityBase):
     """The dependency `require` makes: a bearer-token scheme the OpenAPI shows with its scope."""
 
@@ -272,35 +298,34 @@ class _ScopeCheck(SecurityBase):
     async def __call__(self, request: Request) -> None:
         scope = self.scope
         edge = edge_of(request)
-        client = request.client.host if request.client else "unknown"
-        wait = edge.limiter.retry_after(client)
-        if wait:
-            raise Problem(
-                429, "too many failed authentications", headers={"Retry-After": str(wait)}
-            )
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        scopes = None
-        if scheme.lower() == "bearer" and token.strip():
-            presented = hashlib.sha256(token.strip().encode()).hexdigest()
-            for known, granted in edge.tokens.scopes_by_digest.items():
-                if hmac.compare_digest(presented, known):
-                    scopes = granted
+        scopes = token_scopes(edge, request)
         if scopes is None:
+            # The client address is the proxies' X-Forwarded-For client (COOP_TRUSTED_PROXIES,
+            # applied by uvicorn). Only requests without a valid token are ever throttled.
+            client = request.client.host if request.client else "unknown"
+            wait = edge.limiter.retry_after(client)
+            if wait:
+                log.warning("authentication refused: too many failures from %s", client)
+                raise Problem(
+                    429, "too many failed authentications", headers={"Retry-After": str(wait)}
+                )
             edge.limiter.fail(client)
             edge.metrics.auth_failures.inc()
+            log.warning("authentication failed from %s: missing or unknown token", client)
             raise Problem(
                 401,
                 "a valid bearer token is required",
                 headers={"WWW-Authenticate": 'Bearer realm="coop"'},
             )
-        if scope not in scopes:
+        request.state.scopes = scopes
+        if scope != ANY_VALID_TOKEN and scope not in scopes:
+            log.warning("authorization refused: the token lacks the scope %s", scope)
             raise Problem(403, f"this token lacks the scope {scope!r}")
 
 
 def require(scope: str) -> Any:
     """A route dependency: a bearer token that carries `scope` (401 without, 403 lacking it)."""
-    return Security(_ScopeCheck(scope), scopes=[scope])
+    return Security(_ScopeCheck(scope), scopes=[scope] if scope != ANY_VALID_TOKEN else [])
 
 
 def parse_body(raw: bytes, model: type[ModelT], *, optional: bool = False) -> ModelT:
@@ -714,6 +739,16 @@ def create_api(
         return JSONResponse(
             {"status": "ready" if ready else "unavailable"}, status_code=200 if ready else 503
         )
+
+    @app.get(
+        "/v1/whoami",
+        tags=["tokens"],
+        dependencies=[require(ANY_VALID_TOKEN)],
+        responses=answers(200, WhoAmI, 401, 429),
+    )
+    async def get_whoami(request: Request) -> dict[str, list[str]]:
+        """The scopes of the token presented (any valid token): what it may do here."""
+        return {"scopes": sorted(request.state.scopes)}
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:

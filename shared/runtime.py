@@ -103,6 +103,8 @@ class Service:
             access_log=False,
             lifespan="on",
             timeout_graceful_shutdown=5,
+            proxy_headers=True,
+            forwarded_allow_ips=list(self.settings.trusted_proxies),
         )
         quiet_garbage_collector()
         uvicorn.Server(config).run()

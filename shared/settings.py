@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import os
 import re
@@ -25,6 +26,7 @@ SCOPES = frozenset(
     }
 )
 DEV_TOKEN = "dev-admin-token"
+DEFAULT_TRUSTED_PROXIES = ("127.0.0.1/32", "::1/128")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _MONTH_DAY = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")
 
@@ -97,6 +99,8 @@ class ServiceSettings:
     fiscal_year_start: str = "09-01"
     nats_replicas: int = 1
     log_level: str = "INFO"
+    trusted_proxies: tuple[str, ...] = DEFAULT_TRUSTED_PROXIES
+    """Addresses/networks whose `X-Forwarded-For` is believed (`COOP_TRUSTED_PROXIES`)."""
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -127,7 +131,26 @@ class ServiceSettings:
             fiscal_year_start=start,
             nats_replicas=_int(env, "COOP_NATS_REPLICAS", 1, low=1, high=5),
             log_level=(env.get("COOP_LOG_LEVEL") or "INFO").upper(),
+            trusted_proxies=trusted_proxies(env.get("COOP_TRUSTED_PROXIES")),
         )
+
+
+def trusted_proxies(raw: str | None) -> tuple[str, ...]:
+    """`COOP_TRUSTED_PROXIES`: comma-separated addresses or CIDR networks (default: loopback)."""
+    if raw is None or not raw.strip():
+        return DEFAULT_TRUSTED_PROXIES
+    found: list[str] = []
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ConfigurationError(
+                f"COOP_TRUSTED_PROXIES: {item!r} is not an address or a network such as 10.0.0.0/8"
+            ) from None
+        found.append(item)
+    return tuple(found)
 
 
 def default_database_url(data_dir: Path, service: str) -> str:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, FastAPI, Path, Query, Request, Security
+from fastapi import APIRouter, FastAPI, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import (
@@ -46,13 +45,11 @@ from shared.http import (
     Command,
     Page,
     Paging,
-    _ScopeCheck,
     answers,
     body_schema,
     check_if_match,
     command_context,
     command_route,
-    edge_of,
     etag_header,
     filter_value,
     page,
@@ -255,41 +252,9 @@ class HistoryEntry(BaseModel):
     data: dict[str, Any]
 
 
-class WhoAmI(BaseModel):
-    """What a token may do: its scopes."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    scopes: list[str]
-
-
-class _AnyToken(_ScopeCheck):
-    """Any valid bearer token (401 without one, throttled as every check); gives its scopes."""
-
-    def __init__(self) -> None:
-        super().__init__("")
-
-    async def __call__(self, request: Request) -> list[str]:  # type: ignore[override]
-        try:
-            await super().__call__(request)
-        except Problem as refused:
-            if refused.status != 403:  # a valid token lacks the empty scope: it passed
-                raise
-        token = request.headers["authorization"].partition(" ")[2].strip()
-        digest = hashlib.sha256(token.encode()).hexdigest()
-        return sorted(edge_of(request).tokens.scopes_by_digest[digest])
-
-
 def routes(app: Membership, directory: CooperativeDirectory, sector_list: SectorList) -> APIRouter:
     """The membership routes, bound to the service's application."""
     router = APIRouter()
-
-    @router.get("/v1/whoami", tags=["tokens"], responses=answers(200, WhoAmI))
-    def get_whoami(
-        scopes: Annotated[list[str], Security(_AnyToken(), scopes=[])],
-    ) -> dict[str, list[str]]:
-        """The scopes of the token presented (any valid token): what it may do here."""
-        return {"scopes": scopes}
 
     router.include_router(cooperative_routes(app, directory))
     router.include_router(sector_routes(app, sector_list))

@@ -65,7 +65,10 @@ UNLISTED_PUBLIC = [
     ("reporting", "GET", "/"),
 ]
 # Operations any valid token may call (401 without one), declared without a scope.
-ANY_VALID_TOKEN = [("membership", "GET", "/v1/whoami")]
+ANY_VALID_TOKEN = [
+    (service, "GET", "/v1/whoami")
+    for service in ("membership", "events", "ambassadors", "reporting")
+]
 SECURED = sorted((key, scope) for key, scope in CONTRACT_SCOPES.items() if scope is not None)
 LISTED_PUBLIC = sorted(key for key, scope in CONTRACT_SCOPES.items() if scope is None)
 

@@ -36,7 +36,7 @@ def _calls(tree: ast.AST) -> list[str]:
 
 
 def test_tokens_are_compared_as_sha256_digests_with_compare_digest_over_every_known_token() -> None:
-    source = textwrap.dedent(inspect.getsource(http._ScopeCheck.__call__))
+    source = textwrap.dedent(inspect.getsource(http.token_scopes))
     tree = ast.parse(source)
     calls = _calls(tree)
     assert "hashlib.sha256" in calls, "the presented token is hashed before comparison"

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from services.console.pages.base import Console, fields, redirect, text
+from services.console.pages.base import Console, fields, form_text, redirect
 from services.console.sessions import StaffSession
 
 WRITE = "events:write"
@@ -15,7 +15,7 @@ ACTIVITY = ("type", "title", "date", "format", "region")
 
 
 def _partners(form: Any) -> list[str]:
-    return [line.strip() for line in text(form, "partners").splitlines() if line.strip()]
+    return [line.strip() for line in form_text(form, "partners").splitlines() if line.strip()]
 
 
 def routes(console: Console) -> APIRouter:
@@ -102,7 +102,7 @@ def routes(console: Console) -> APIRouter:
         body = {**fields(form, *ACTIVITY, "external_ref"), "partners": _partners(form)}
         answer = await console.call(
             request, session, "events", "POST", "/v1/activities",
-            json=body, idempotency_key=text(form, "idempotency_key"),
+            json=body, idempotency_key=form_text(form, "idempotency_key"),
         )  # fmt: skip
         if answer.ok:
             return redirect(f"/activities/{answer.body['id']}")
@@ -245,7 +245,7 @@ def routes(console: Console) -> APIRouter:
     async def record_attendance(request: Request, activity_id: str) -> Response:
         """Members present (ticked) and the public's count, recorded in one submit."""
         session, form = await console.form(request, WRITE)
-        key = text(form, "idempotency_key")
+        key = form_text(form, "idempotency_key")
         errors: dict[str, str] = {}
         recorded: list[str] = []
         for cooperative_id in form.getlist("cooperative_id"):
@@ -263,7 +263,7 @@ def routes(console: Console) -> APIRouter:
                 recorded.append(cooperative_id)
             else:
                 errors[f"cooperative-{cooperative_id}"] = next(iter(answer.errors.values()))
-        count = text(form, "count")
+        count = form_text(form, "count")
         if count:
             answer = await console.call(
                 request, session, "events", "POST",
@@ -276,7 +276,7 @@ def routes(console: Console) -> APIRouter:
         if not errors:
             return redirect(f"/activities/{activity_id}")
         return await attendance_form(
-            request, session, activity_id, text(form, "q"), errors=errors,
+            request, session, activity_id, form_text(form, "q"), errors=errors,
             values=dict(form), recorded=recorded,
             ticked=[v for v in form.getlist("cooperative_id") if isinstance(v, str)],
         )  # fmt: skip

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from services.console.pages.base import Console, fields, redirect, text
+from services.console.pages.base import Console, fields, form_text, redirect
 from services.console.sessions import StaffSession
 
 WRITE = "ambassadors:write"
@@ -92,7 +92,7 @@ def routes(console: Console) -> APIRouter:
         body = fields(form, "cooperative_id", "name", "email", "enrolled_on", "external_ref")
         answer = await console.call(
             request, session, "ambassadors", "POST", "/v1/ambassadors",
-            json=body, idempotency_key=text(form, "idempotency_key"),
+            json=body, idempotency_key=form_text(form, "idempotency_key"),
         )  # fmt: skip
         if answer.ok:
             return redirect(f"/ambassadors/{answer.body['id']}")

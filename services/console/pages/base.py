@@ -134,9 +134,9 @@ class Console:
             method,
             path,
             json=body(form) if body is not None else None,
-            params={"reason": text(form, "reason")} if method == "DELETE" else None,
-            idempotency_key=text(form, "idempotency_key") if method == "POST" else None,
-            if_match=text(form, "version") or None,
+            params={"reason": form_text(form, "reason")} if method == "DELETE" else None,
+            idempotency_key=form_text(form, "idempotency_key") if method == "POST" else None,
+            if_match=form_text(form, "version") or None,
         )
         if answer.ok:
             return redirect(done)
@@ -240,6 +240,6 @@ def fields(form: FormData, *names: str, numbers: tuple[str, ...] = ()) -> dict[s
     return body
 
 
-def text(form: FormData, name: str) -> str:
+def form_text(form: FormData, name: str) -> str:
     """One field's text ("" when absent)."""
     return (_text(form.get(name)) or "").strip()

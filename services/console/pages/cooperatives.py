@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from services.console.pages.base import Console, fields, redirect, text
+from services.console.pages.base import Console, fields, form_text, redirect
 from services.console.sessions import StaffSession
 
 WRITE = "membership:write"
@@ -102,7 +102,7 @@ def routes(console: Console) -> APIRouter:
         body = fields(form, *PROFILE, "joined_on", "external_ref", numbers=("worker_members",))
         answer = await console.call(
             request, session, "membership", "POST", "/v1/cooperatives",
-            json=body, idempotency_key=text(form, "idempotency_key"),
+            json=body, idempotency_key=form_text(form, "idempotency_key"),
         )  # fmt: skip
         if answer.ok:
             return redirect(f"/cooperatives/{answer.body['id']}")
@@ -136,9 +136,9 @@ def routes(console: Console) -> APIRouter:
     async def update_profile(request: Request, cooperative_id: str) -> Response:
         def body(form: Any) -> dict[str, Any]:
             changed = fields(form, *PROFILE, numbers=("worker_members",))
-            if not text(form, "neq"):
+            if not form_text(form, "neq"):
                 changed["neq"] = None
-            if not text(form, "worker_members"):
+            if not form_text(form, "worker_members"):
                 changed["worker_members"] = None
             return changed
 
@@ -178,7 +178,7 @@ def routes(console: Console) -> APIRouter:
     async def void_cooperative(request: Request, cooperative_id: str) -> Response:
         return await act(
             request, cooperative_id, "void", "POST", "/void",
-            lambda form: {"reason": text(form, "reason")},
+            lambda form: {"reason": form_text(form, "reason")},
         )  # fmt: skip
 
     @router.post("/cooperatives/{cooperative_id}/restoration", response_class=HTMLResponse)
@@ -198,10 +198,10 @@ def routes(console: Console) -> APIRouter:
     @router.post("/sectors", response_class=HTMLResponse)
     async def define_sector(request: Request) -> Response:
         session, form = await console.form(request, WRITE)
-        slug = text(form, "slug")
+        slug = form_text(form, "slug")
         answer = await console.call(
             request, session, "membership", "PUT", f"/v1/sectors/{slug or '-'}",
-            json={"label": {"fr": text(form, "label_fr"), "en": text(form, "label_en")}},
+            json={"label": {"fr": form_text(form, "label_fr"), "en": form_text(form, "label_en")}},
         )  # fmt: skip
         if answer.ok:
             return redirect("/sectors")

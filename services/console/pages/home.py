@@ -7,7 +7,7 @@ import secrets
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from services.console.pages.base import Console, ForbiddenError, redirect, text
+from services.console.pages.base import Console, ForbiddenError, form_text, redirect
 from services.console.sessions import Sessions
 
 PRE_SESSION_COOKIE = "coop_sign_in"
@@ -40,11 +40,11 @@ def routes(console: Console) -> APIRouter:
     async def sign_in(request: Request) -> Response:
         form = await request.form()
         expected = request.cookies.get(PRE_SESSION_COOKIE) or ""
-        submitted = text(form, "csrf_token")
+        submitted = form_text(form, "csrf_token")
         if not expected or not secrets.compare_digest(expected, submitted):
             raise ForbiddenError("csrf")
-        token = text(form, "token")
-        next_path = _safe_next(text(form, "next") or "/")
+        token = form_text(form, "token")
+        next_path = _safe_next(form_text(form, "next") or "/")
         answer = await console.platform.call("membership", "GET", "/v1/whoami", token=token)
         if not token or answer.status != 200:
             csrf = secrets.token_urlsafe(32)

@@ -7,7 +7,7 @@ import base64
 from fastapi import APIRouter, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
-from services.console.pages.base import Console, text
+from services.console.pages.base import Console, form_text
 from services.importer.kinds import KINDS
 from services.importer.run import Endpoints, check_file, record_rows
 
@@ -29,9 +29,9 @@ def routes(console: Console) -> APIRouter:
     @router.post("/import", response_class=HTMLResponse)
     async def check_import(request: Request) -> Response:
         session, form = await console.form(request)
-        kind = text(form, "kind")
+        kind = form_text(form, "kind")
         upload = form.get("file")
-        encoded = text(form, "data")
+        encoded = form_text(form, "data")
         if kind not in KINDS:
             return console.render(
                 request, "import.html", session, kinds=list(KINDS),
@@ -50,7 +50,7 @@ def routes(console: Console) -> APIRouter:
         async with target.client() as client:
             check = await check_file(kind, data, target, client)
             summary = None
-            if check.clean and text(form, "confirm") == "yes":
+            if check.clean and form_text(form, "confirm") == "yes":
                 summary = await record_rows(check, target, client)
         return console.render(
             request,

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from services.console.pages.base import Console, Show, fields, text
+from services.console.pages.base import Console, Show, fields, form_text
 from services.console.sessions import StaffSession
 
 WRITE = "partnerships:write"
@@ -64,7 +64,7 @@ def routes(console: Console) -> APIRouter:
         return await create(
             request, "/v1/partners", "partner",
             lambda form: {**fields(form, "name", "kind", "region", "website", "external_ref"),
-                          "aliases": _lines(text(form, "aliases"))},
+                          "aliases": _lines(form_text(form, "aliases"))},
         )  # fmt: skip
 
     @router.post("/research-projects", response_class=HTMLResponse)

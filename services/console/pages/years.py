@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from services.console.pages.base import Console, redirect, text
+from services.console.pages.base import Console, form_text, redirect
 from services.console.sessions import StaffSession
 
 ADMIN = "reporting:admin"
@@ -77,10 +77,10 @@ def routes(console: Console) -> APIRouter:
     @router.post("/years/{fiscal_year}/closure", response_class=HTMLResponse)
     async def close_year(request: Request, fiscal_year: str) -> Response:
         session, form = await console.form(request, ADMIN)
-        note = text(form, "note")
+        note = form_text(form, "note")
         answer = await console.call(
             request, session, "reporting", "POST", f"/v1/fiscal-years/{fiscal_year}/closure",
-            json={"note": note} if note else {}, idempotency_key=text(form, "idempotency_key"),
+            json={"note": note} if note else {}, idempotency_key=form_text(form, "idempotency_key"),
         )  # fmt: skip
         if answer.ok:
             return redirect(f"/years/{fiscal_year}")

@@ -162,3 +162,24 @@ def test_invalid_settings_refuse_to_start(env: dict[str, str]) -> None:
 def test_an_unknown_service_has_no_settings() -> None:
     with pytest.raises(ConfigurationError):
         ServiceSettings.from_env("payroll", {})
+
+
+def test_trusted_proxies_default_to_loopback_and_accept_addresses_and_networks() -> None:
+    from shared.settings import ServiceSettings
+
+    assert ServiceSettings.from_env("membership", {}).trusted_proxies == (
+        "127.0.0.1/32",
+        "::1/128",
+    )
+    given = ServiceSettings.from_env(
+        "membership", {"COOP_TRUSTED_PROXIES": "10.0.0.5, 172.28.0.0/16,::1"}
+    )
+    assert given.trusted_proxies == ("10.0.0.5", "172.28.0.0/16", "::1")
+
+
+def test_a_trusted_proxy_that_is_not_an_address_refuses_to_start() -> None:
+    from shared.errors import ConfigurationError
+    from shared.settings import ServiceSettings
+
+    with pytest.raises(ConfigurationError, match="COOP_TRUSTED_PROXIES"):
+        ServiceSettings.from_env("membership", {"COOP_TRUSTED_PROXIES": "gateway"})
