@@ -47,3 +47,6 @@ locales-update: locales-extract ## merge new messages into locales/en/LC_MESSAGE
 
 locales: $(STAMP) ## compile the catalogs the services read (.mo)
 	$(BIN)/pybabel compile -d locales -D messages
+
+api-docs: $(STAMP) ## regenerate docs/api: every service's OpenAPI and every publisher's AsyncAPI
+	$(BIN)/python -m services.api_documents docs/api

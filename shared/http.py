@@ -40,6 +40,7 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.application import StaleVersionError
+from shared.asyncapi import serve_asyncapi
 from shared.i18n import language_headers, negotiate, scope_language
 from shared.logs import correlation_id
 from shared.metrics import OPENMETRICS_CONTENT_TYPE, ServiceMetrics
@@ -678,6 +679,7 @@ def create_api(
     )
     app.state.edge = edge
     serve_docs(app)
+    serve_asyncapi(app, title.split()[-1])
 
     @app.exception_handler(Problem)
     async def on_problem(request: Request, problem: Problem) -> JSONResponse:
