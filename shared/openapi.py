@@ -181,6 +181,7 @@ def vocabulary_schema(name: str, enum: type[StrEnum]) -> dict[str, Any]:
         "description": (enum.__doc__ or name).strip(),
         "type": "string",
         "enum": [member.value for member in enum],
+        "x-enum-varnames": [member.name for member in enum],
     }
     if isinstance(labels, dict) and isinstance(labels.get("fr"), dict):
         schema["x-labels"] = labels
