@@ -12,6 +12,7 @@ the contract's module (the model its upcaster reads), when there is one.
 
 from __future__ import annotations
 
+import copy
 import importlib
 import sys
 from typing import Any, Literal
@@ -143,7 +144,7 @@ def _complete(document: dict[str, Any], contract: StreamContract) -> dict[str, A
             {"$ref": f"#/channels/{event_type}/messages/{key}"} for key in channel["messages"]
         ]
     for message in document.get("components", {}).get("messages", {}).values():
-        message["headers"] = HEADERS
+        message["headers"] = copy.deepcopy(HEADERS)
         message["correlationId"] = {
             "description": "The command's correlation id, in the envelope.",
             "location": "$message.payload#/correlation_id",

@@ -418,9 +418,12 @@ def document_edge(app: FastAPI) -> None:
     schema is not what the edge answers.
     """
     generate = app.openapi
+    completed: list[dict[str, Any]] = []
 
     def openapi() -> dict[str, Any]:
-        schema = generate()  # cached by FastAPI; documenting it again changes nothing
+        if completed:
+            return completed[0]
+        schema = generate()
         schemas = schema.setdefault("components", {}).setdefault("schemas", {})
         for name in ("HTTPValidationError", "ValidationError"):
             schemas.pop(name, None)
@@ -428,7 +431,8 @@ def document_edge(app: FastAPI) -> None:
         for operations in schema.get("paths", {}).values():
             for operation in operations.values():
                 _document_operation(operation)
-        return complete_openapi(schema)
+        completed.append(complete_openapi(schema))
+        return completed[0]
 
     app.openapi = openapi  # type: ignore[method-assign]
 

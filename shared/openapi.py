@@ -233,18 +233,18 @@ def _complete_operation(path: str, operation: dict[str, Any], schemas: dict[str,
         if code >= 400:
             ref = "ValidationProblem" if code == 422 else "Problem"
             response["content"] = {PROBLEM_CONTENT_TYPE: {"schema": _ref(ref)}}
-            headers["Content-Language"] = HEADERS["Content-Language"]
+            headers["Content-Language"] = copy.deepcopy(HEADERS["Content-Language"])
             if code == 412:
-                headers["ETag"] = HEADERS["ETag"]
+                headers["ETag"] = copy.deepcopy(HEADERS["ETag"])
             if code in (429, 503):
-                headers["Retry-After"] = HEADERS["Retry-After"]
+                headers["Retry-After"] = copy.deepcopy(HEADERS["Retry-After"])
         elif 200 <= code < 300:
             if code == 201:
-                headers["Location"] = HEADERS["Location"]
+                headers["Location"] = copy.deepcopy(HEADERS["Location"])
             if idempotent:
-                headers["Idempotent-Replayed"] = HEADERS["Idempotent-Replayed"]
+                headers["Idempotent-Replayed"] = copy.deepcopy(HEADERS["Idempotent-Replayed"])
             if _has_version(response, schemas):
-                headers["ETag"] = HEADERS["ETag"]
+                headers["ETag"] = copy.deepcopy(HEADERS["ETag"])
         if not headers:
             del response["headers"]
     _name_request_body(operation, schemas)
