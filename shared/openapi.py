@@ -47,6 +47,7 @@ def _ref(name: str) -> dict[str, Any]:
 
 
 DATE = {"type": "string", "format": "date"}
+SLUG_PATTERN = "^[a-z0-9]+([-_][a-z0-9]+)*$"
 QUERY_PARAMETERS: dict[str, list[tuple[str, dict[str, Any]]]] = {
     "limit": [("", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100})],
     "cursor": [("", {"type": "string"})],
@@ -57,7 +58,9 @@ QUERY_PARAMETERS: dict[str, list[tuple[str, dict[str, Any]]]] = {
     "region": [("", _ref("Region"))],
     "type": [("", _ref("ActivityType"))],
     "format": [("", _ref("ActivityFormat"))],
-    "sector": [("", _ref("Sector"))],
+    # Open: staff add sectors (`SectorDefined`) and older slugs stay valid; `Sector` lists the
+    # built-in ones.
+    "sector": [("", {"type": "string", "maxLength": 100, "pattern": SLUG_PATTERN})],
     "kind": [
         ("/v1/partners", _ref("PartnerKind")),
         ("/v1/sector-tables", _ref("TableActionKind")),
@@ -107,13 +110,6 @@ IF_MATCH = {
     "in": "header",
     "required": False,
     "description": 'The ETag (`"<version>"`) the change was made from; another version → 412.',
-    "schema": {"type": "string"},
-}
-ACCEPT_LANGUAGE = {
-    "name": "Accept-Language",
-    "in": "header",
-    "required": False,
-    "description": "The language of problems: French by default, English when `en` is preferred.",
     "schema": {"type": "string"},
 }
 
@@ -217,6 +213,7 @@ def _complete_operation(path: str, operation: dict[str, Any], schemas: dict[str,
             typed = _query_schema(path, parameter["name"])
             if typed is not None:
                 parameter["schema"] = copy.deepcopy(typed)
+                parameter["allowEmptyValue"] = True  # an empty filter is no filter (§1)
             else:
                 parameter["schema"] = _not_null(parameter.get("schema", {}))
         elif parameter.get("in") == "header" and parameter["name"].lower() == "idempotency-key":
@@ -224,8 +221,6 @@ def _complete_operation(path: str, operation: dict[str, Any], schemas: dict[str,
     names = {p["name"].lower() for p in parameters}
     if "412" in responses and "if-match" not in names:
         parameters.append(copy.deepcopy(IF_MATCH))
-    if "accept-language" not in names:
-        parameters.append(copy.deepcopy(ACCEPT_LANGUAGE))
     idempotent = "idempotency-key" in names
     for status, response in responses.items():
         code = int(status) if status.isdigit() else 0

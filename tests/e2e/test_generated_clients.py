@@ -57,13 +57,13 @@ listed = list_cooperatives.sync(client=client, region=Region.MONTREAL, limit=1)
 assert isinstance(listed, PageCooperative) and len(listed.items) == 1
 assert listed.items[0].id == created.parsed.id
 
+english = AuthenticatedClient(base_url=URL, token=TOKEN, headers={"Accept-Language": "en-CA"})
 refused = join_network.sync_detailed(
-    client=client,
+    client=english,
     body=JoinRequest(
         name="", region=Region.LAVAL, sector="informatique",
         worker_members=4, joined_on=datetime.date(2024, 1, 5),
     ),
-    accept_language="en-CA",
 )
 assert refused.status_code == 422
 assert isinstance(refused.parsed, ValidationProblem), refused.parsed
