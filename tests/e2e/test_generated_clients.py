@@ -263,3 +263,11 @@ def test_problems_answer_in_the_language_asked_with_content_language_and_vary(
     assert httpx.get(services["membership"].url + "/nowhere").json()["title"] == (
         "Ressource introuvable"
     )
+    too_large = httpx.post(
+        url,
+        headers={**AUTH, "Accept-Language": "en-GB"},
+        content=b"x" * (1024 * 1024 + 1),
+    )
+    assert too_large.status_code == 413
+    assert too_large.json()["title"] == "Content too large"
+    assert too_large.headers["Content-Language"] == "en"

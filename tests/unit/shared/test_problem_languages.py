@@ -127,3 +127,26 @@ def test_every_catalog_message_has_an_english_translation() -> None:
     sources += [text for title, detail, _ in DOMAIN_TEXTS.values() for text in (title, detail)]
 
     assert [s for s in sources if not translated.get(s)] == []
+
+
+def test_every_french_message_of_the_code_is_translated_in_the_compiled_catalog() -> None:
+    import gettext
+
+    from babel.messages.extract import extract_from_dir
+
+    root = LOCALES.parent
+    found = {
+        message
+        for directory in ("shared", "services")
+        for _, _, message, _, _ in extract_from_dir(
+            root / directory, keywords={"N_": None, "_": None}
+        )
+        if isinstance(message, str)
+    }
+    with (LOCALES / "en" / "LC_MESSAGES" / "messages.po").open("rb") as file:
+        source = {m.id: m.string for m in read_po(file, locale="en") if m.id}
+    with (LOCALES / "en" / "LC_MESSAGES" / "messages.mo").open("rb") as file:
+        compiled = gettext.GNUTranslations(file)
+
+    assert sorted(m for m in found if not source.get(m)) == [], "run `make locales-update`"
+    assert [m for m, s in source.items() if compiled.gettext(m) != s] == [], "run `make locales`"
