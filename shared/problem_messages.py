@@ -165,15 +165,19 @@ TEMPLATES: tuple[Template, ...] = (
     ),
     Template("{day} is not a day of every year", _("{day} n'est pas un jour de toutes les années")),
     Template("{value} is not written MM-DD", _("{value} ne s'écrit pas MM-JJ")),
-    Template("{year} is out of range", _("{year} est hors de la plage permise")),
+    Template("{year} is out of range", _("{year} est hors de la plage permise"), "fiscal_year"),
     Template(
         "as_of {as_of} is before the start of {year} ({start})",
         _("as_of {as_of} précède le début de {year} ({start})"),
         "as_of",
     ),
-    Template("{value} is not written YYYY-YYYY", _("{value} ne s'écrit pas AAAA-AAAA")),
     Template(
-        "{value} is not two consecutive years", _("{value} n'est pas deux années consécutives")
+        "{value} is not written YYYY-YYYY", _("{value} ne s'écrit pas AAAA-AAAA"), "fiscal_year"
+    ),
+    Template(
+        "{value} is not two consecutive years",
+        _("{value} n'est pas deux années consécutives"),
+        "fiscal_year",
     ),
     Template(
         "cut-off {cutoff} is outside {year} ({start} to {end})",
