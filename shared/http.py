@@ -41,7 +41,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.application import StaleVersionError
 from shared.asyncapi import serve_asyncapi
-from shared.i18n import language_headers, negotiate, scope_language
+from shared.i18n import LanguageHeaders, language_headers, negotiate, scope_language
 from shared.logs import correlation_id
 from shared.metrics import OPENMETRICS_CONTENT_TYPE, ServiceMetrics
 from shared.openapi import ascii_title, complete_openapi, operation_id, package_version, serve_docs
@@ -728,6 +728,7 @@ def create_api(
         return Response(edge.metrics.render(), media_type=OPENMETRICS_CONTENT_TYPE)
 
     app.add_middleware(BodyLimit)
+    app.add_middleware(LanguageHeaders)
     app.add_middleware(RequestMetrics, metrics=edge.metrics)
     instrument_api(app)
     document_edge(app)

@@ -84,3 +84,41 @@ def translate(message: str, lang: str) -> str:
 def is_catalog_message(message: str) -> bool:
     """True for a French message of the catalog (one that `locales/` translates)."""
     return translate(message, "en") != message
+
+
+_TEXT_TYPES = (b"text/html", b"text/csv", b"text/markdown", b"text/plain")
+
+
+class LanguageHeaders:
+    """ASGI middleware: pages and documents for people carry `Content-Language` and `Vary`.
+
+    An answer in a language-dependent text format (HTML, CSV, Markdown, plain text) that does not
+    name its language gets the negotiated one (`lang` parameter, then Accept-Language); problem
+    answers name theirs already. JSON data answers are left as they are.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def label(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers") or [])
+                names = {name.lower(): value for name, value in headers}
+                if b"content-language" not in names and names.get(b"content-type", b"").startswith(
+                    _TEXT_TYPES
+                ):
+                    headers.append((b"content-language", scope_language(scope).encode()))
+                    vary = names.get(b"vary", b"")
+                    if b"accept-language" not in vary.lower():
+                        headers = [(n, v) for n, v in headers if n.lower() != b"vary"]
+                        joined = vary + b", Accept-Language" if vary else b"Accept-Language"
+                        headers.append((b"vary", joined))
+                    message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, label)
