@@ -23,7 +23,7 @@ from faststream.nats import NatsBroker
 from faststream.specification import AsyncAPI
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from shared.integration import StreamContract
+from shared.integration import Payload, StreamContract
 from shared.openapi import ascii_title, package_version
 
 SERVER = "nats://127.0.0.1:4222"
@@ -67,6 +67,16 @@ def schema_versions(contract: StreamContract, event_type: str) -> dict[int, type
         older = getattr(module, f"{event_type}V{version}", None)
         if isinstance(older, type) and issubclass(older, BaseModel):
             versions[version] = older
+        else:
+            versions[version] = create_model(
+                f"{event_type}V{version}",
+                __base__=Payload,
+                __doc__=(
+                    f"{event_type} as schema_version {version} wrote it: readers upcast it to "
+                    f"version {current}. (Name a model `{event_type}V{version}` in "
+                    f"{model.__module__} to document its fields.)"
+                ),
+            )
     versions[current] = model
     return versions
 

@@ -129,3 +129,26 @@ def test_a_publishing_service_serves_its_asyncapi_document_without_a_token() -> 
         answer = TestClient(api).get("/asyncapi.json")
         assert answer.status_code == 200
         assert answer.json() == GENERATED["membership.asyncapi.json"]
+
+
+def test_an_older_schema_version_without_its_model_is_still_a_message_of_its_channel() -> None:
+    module = types.ModuleType("tests_fake_contract_without_v1")
+    sys.modules[module.__name__] = module
+    contract = StreamContract(stream="COOP_FAKE", service="fake")
+
+    class ThingMoved(Payload):
+        """A thing moved, with where to."""
+
+        thing_id: str
+        to: str
+
+    ThingMoved.__module__ = module.__name__
+    contract.event(ThingMoved, version=3)
+
+    document = asyncapi_document(contract)
+
+    assert set(document["channels"]["ThingMoved"]["messages"]) == {"v1", "v2", "v3"}
+    schemas = document["components"]["schemas"]
+    assert schemas["ThingMovedV1Envelope"]["properties"]["schema_version"]["const"] == 1
+    assert "upcast" in schemas["ThingMovedV2"]["description"]
+    assert list(asyncapi_validator().iter_errors(document)) == []
