@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -271,3 +272,38 @@ def test_problems_answer_in_the_language_asked_with_content_language_and_vary(
     assert too_large.status_code == 413
     assert too_large.json()["title"] == "Content too large"
     assert too_large.headers["Content-Language"] == "en"
+
+
+def test_docs_render_the_operations_in_headless_chromium_with_no_other_host_reachable(
+    services: dict[str, ServiceProcess], tmp_path: Path
+) -> None:
+    browser = shutil.which("chromium") or shutil.which("chromium-headless-shell")
+    if browser is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed (.ci/run installs it)")
+        pytest.skip("chromium is not installed")
+    result = subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--virtual-time-budget=10000",
+            "--dump-dom",
+            services["membership"].url + "/docs",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert "Reseau COOP membership API" in result.stdout, result.stderr[-2000:]
+    assert "opblock" in result.stdout and "/v1/cooperatives/{cooperative_id}" in result.stdout
