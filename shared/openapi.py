@@ -210,7 +210,9 @@ def _complete_operation(path: str, operation: dict[str, Any], schemas: dict[str,
     parameters: list[dict[str, Any]] = operation.setdefault("parameters", [])
     for index, parameter in enumerate(parameters):
         if parameter.get("in") == "query":
-            typed = _query_schema(path, parameter["name"])
+            typed = _query_schema(path, parameter["name"]) or _listed_enum(
+                parameter["name"], responses, schemas
+            )
             if typed is not None:
                 parameter["schema"] = copy.deepcopy(typed)
                 parameter["allowEmptyValue"] = True  # an empty filter is no filter (§1)
@@ -243,6 +245,31 @@ def _complete_operation(path: str, operation: dict[str, Any], schemas: dict[str,
         if not headers:
             del response["headers"]
     _name_request_body(operation, schemas)
+
+
+def _listed_enum(
+    name: str, responses: dict[str, Any], schemas: dict[str, Any]
+) -> dict[str, Any] | None:
+    """A list filter's values: the enum of the same-named field of the listed items, if any.
+
+    `GET /v1/cooperatives?status=` filters on the cooperatives' `status`, whose values the
+    `Cooperative` schema lists; the filter takes the same values.
+    """
+    content = responses.get("200", {}).get("content", {}).get("application/json", {})
+    page = _resolved(content.get("schema", {}), schemas)
+    items = _resolved(page.get("properties", {}).get("items", {}).get("items", {}), schemas)
+    field = items.get("properties", {}).get(name, {})
+    if isinstance(field.get("enum"), list) and all(isinstance(v, str) for v in field["enum"]):
+        return {"type": "string", "enum": list(field["enum"])}
+    return None
+
+
+def _resolved(schema: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
+    ref = schema.get("$ref", "")
+    if isinstance(ref, str) and ref.startswith(COMPONENTS):
+        found: dict[str, Any] = schemas.get(ref.removeprefix(COMPONENTS), {})
+        return found
+    return schema
 
 
 def _not_null(schema: dict[str, Any]) -> dict[str, Any]:

@@ -177,3 +177,11 @@ def test_docs_are_served_with_local_assets_only(api: FastAPI) -> None:
         assert asset.status_code == 200, source
         assert asset.content
     assert client.get("/docs/assets/../../pyproject.toml").status_code == 404
+
+
+def test_a_list_filter_takes_the_values_of_the_listed_field() -> None:
+    for api in built_api("membership"):
+        operation = api.openapi()["paths"]["/v1/cooperatives"]["get"]
+        status = next(p for p in operation["parameters"] if p["name"] == "status")
+        assert status["schema"] == {"type": "string", "enum": ["active", "left"]}
+        assert status["allowEmptyValue"] is True
