@@ -190,7 +190,10 @@ class Problem(Exception):
             document["instance"] = instance
         if self.status == 422:
             document["errors"] = [
-                {"field": item["field"], "message": _message(item["message"], lang)}
+                {
+                    "field": item["field"] or field_at_fault(item["message"]),
+                    "message": _message(item["message"], lang),
+                }
                 for item in self._errors(domain)
             ]
         return document
@@ -205,7 +208,14 @@ class Problem(Exception):
     def _detail(self, lang: str, generic: str) -> str:
         if self.errors and self.detail == joined(self.errors):
             return joined(
-                [{**e, "message": _message(e["message"], lang)} for e in self.errors], lang
+                [
+                    {
+                        "field": e["field"] or field_at_fault(e["message"]),
+                        "message": _message(e["message"], lang),
+                    }
+                    for e in self.errors
+                ],
+                lang,
             )
         known = localize(self.detail, lang)
         if known is not None:

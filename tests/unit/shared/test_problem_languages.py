@@ -150,3 +150,12 @@ def test_every_french_message_of_the_code_is_translated_in_the_compiled_catalog(
 
     assert sorted(m for m in found if not source.get(m)) == [], "run `make locales-update`"
     assert [m for m, s in source.items() if compiled.gettext(m) != s] == [], "run `make locales`"
+
+
+def test_a_rule_over_the_whole_body_names_the_field_its_message_is_about() -> None:
+    problem = validation_problem([{"loc": ("body",), "msg": "Value error, name cannot be null"}])
+
+    assert problem.body("fr")["errors"] == [
+        {"field": "name", "message": "name ne peut pas être nul"}
+    ]
+    assert problem.body("en")["errors"] == [{"field": "name", "message": "name cannot be null"}]
