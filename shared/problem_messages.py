@@ -230,6 +230,17 @@ TEMPLATES: tuple[Template, ...] = (
 )
 
 
+PATTERNS: dict[str, str] = {
+    r"^[^\x00]*$": _("ne doit pas contenir le caractère NUL"),
+    r"^[a-z0-9]+([-_][a-z0-9]+)*$": _(
+        "doit être un identifiant en minuscules (lettres, chiffres, - ou _)"
+    ),
+    r"^\d{10}$": _("doit compter exactement 10 chiffres"),
+    r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$": _("doit être une adresse courriel"),
+}
+"""What a pattern of the request models means, said for people instead of the pattern."""
+
+
 @cache
 def _compiled() -> list[tuple[re.Pattern[str], Template]]:
     compiled = []
@@ -267,6 +278,9 @@ def localize(text: str, lang: str) -> str | None:
     if found is None:
         return None
     template, params = found
+    meaning = PATTERNS.get(params.get("pattern", ""))
+    if meaning is not None:
+        template, params = Template(template.raised, meaning), {}
     if lang == "fr" and "expected" in params:
         params["expected"] = re.sub(r" or (?=[^,]*$)", " ou ", params["expected"])
     try:
