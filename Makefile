@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo up test lint unit bench clean
+.PHONY: install demo up test lint unit bench clean locales-extract locales-update locales api-docs
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,3 +36,17 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var
+
+# Message catalogs (Babel): French is the source language, locales/en translates it.
+locales-extract: $(STAMP) ## collect the French messages of the code into locales/messages.pot
+	$(BIN)/pybabel extract --no-location --sort-output --omit-header -k N_ \
+		-o locales/messages.pot shared services
+
+locales-update: locales-extract ## merge new messages into locales/en/LC_MESSAGES/messages.po
+	$(BIN)/pybabel update --no-fuzzy-matching -i locales/messages.pot -d locales -D messages
+
+locales: $(STAMP) ## compile the catalogs the services read (.mo)
+	$(BIN)/pybabel compile -d locales -D messages
+
+api-docs: $(STAMP) ## regenerate docs/api: every service's OpenAPI and every publisher's AsyncAPI
+	$(BIN)/python -m services.api_documents docs/api

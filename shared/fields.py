@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, StringConstraints
 
+from shared.i18n import N_
+
 REGION_CODES = tuple(f"{n:02d}" for n in range(1, 18))
 Region = Literal[
     "01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "11", "12", "13", "14", "15",
@@ -22,11 +24,11 @@ def iso_date(value: Any) -> Any:
     if isinstance(value, date):
         return value
     if not isinstance(value, str) or not _ISO_DATE.match(value):
-        raise ValueError("must be a date written YYYY-MM-DD")
+        raise ValueError(N_("doit être une date écrite AAAA-MM-JJ"))
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise ValueError("is not a real calendar date") from None
+        raise ValueError(N_("n'est pas une date du calendrier")) from None
 
 
 BusinessDate = Annotated[date, BeforeValidator(iso_date)]

@@ -40,8 +40,11 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.application import StaleVersionError
+from shared.asyncapi import serve_asyncapi
+from shared.i18n import LanguageHeaders, language_headers, negotiate, scope_language
 from shared.logs import correlation_id
 from shared.metrics import OPENMETRICS_CONTENT_TYPE, ServiceMetrics
+from shared.openapi import ascii_title, complete_openapi, operation_id, package_version, serve_docs
 from shared.persistence import (
     CommandContext,
     Database,
@@ -64,20 +67,17 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 
 def language(request: Request) -> str:
     """`en` when the client prefers English (`?lang=en` or Accept-Language), else `fr`."""
-    lang = request.query_params.get("lang")
-    if lang in ("fr", "en"):
-        return lang
-    accepted = request.headers.get("accept-language", "").strip().lower()
-    return "en" if accepted.startswith("en") else "fr"
+    return negotiate(request.headers.get("accept-language"), request.query_params.get("lang"))
 
 
 def problem_response(request: Request, problem: Problem) -> JSONResponse:
-    """Render a Problem as application/problem+json."""
+    """Render a Problem as application/problem+json, in the language the client prefers."""
+    lang = language(request)
     return JSONResponse(
-        problem.body(language(request), instance=request.url.path),
+        problem.body(lang, instance=request.url.path),
         status_code=problem.status,
         media_type=PROBLEM_CONTENT_TYPE,
-        headers=problem.headers,
+        headers={**problem.headers, **language_headers(lang)},
     )
 
 
@@ -135,11 +135,12 @@ class BodyLimit:
                 more = message.get("more_body", False)
         if too_large:
             problem = Problem(413, f"the request body exceeds {self.limit} bytes")
+            lang = scope_language(scope)
             response = JSONResponse(
-                problem.body("fr", instance=scope.get("path")),
+                problem.body(lang, instance=scope.get("path")),
                 status_code=413,
                 media_type=PROBLEM_CONTENT_TYPE,
-                headers={"Connection": "close"},
+                headers={"Connection": "close", **language_headers(lang)},
             )
             await response(scope, receive, send)
             return
@@ -448,9 +449,12 @@ def document_edge(app: FastAPI) -> None:
     schema is not what the edge answers.
     """
     generate = app.openapi
+    completed: list[dict[str, Any]] = []
 
     def openapi() -> dict[str, Any]:
-        schema = generate()  # cached by FastAPI; documenting it again changes nothing
+        if completed:
+            return completed[0]
+        schema = generate()
         schemas = schema.setdefault("components", {}).setdefault("schemas", {})
         for name in ("HTTPValidationError", "ValidationError"):
             schemas.pop(name, None)
@@ -458,7 +462,8 @@ def document_edge(app: FastAPI) -> None:
         for operations in schema.get("paths", {}).values():
             for operation in operations.values():
                 _document_operation(operation)
-        return schema
+        completed.append(complete_openapi(schema))
+        return completed[0]
 
     app.openapi = openapi  # type: ignore[method-assign]
 
@@ -699,8 +704,17 @@ def create_api(
     lifespan: Any = None,
 ) -> FastAPI:
     """A FastAPI app with the shared edge: handlers, body limit, health and metrics."""
-    app = FastAPI(title=title, lifespan=lifespan, version="1")
+    app = FastAPI(
+        title=ascii_title(title),
+        lifespan=lifespan,
+        version=package_version(),
+        docs_url=None,
+        redoc_url=None,
+        generate_unique_id_function=operation_id,
+    )
     app.state.edge = edge
+    serve_docs(app)
+    serve_asyncapi(app, title.split()[-1])
 
     @app.exception_handler(Problem)
     async def on_problem(request: Request, problem: Problem) -> JSONResponse:
@@ -755,6 +769,7 @@ def create_api(
         return Response(edge.metrics.render(), media_type=OPENMETRICS_CONTENT_TYPE)
 
     app.add_middleware(BodyLimit)
+    app.add_middleware(LanguageHeaders)
     app.add_middleware(RequestMetrics, metrics=edge.metrics)
     instrument_api(app)
     document_edge(app)

@@ -1,28 +1,51 @@
-"""RFC 9457 problem details: the one place where errors become HTTP answers."""
+"""RFC 9457 problem details: the one place where errors become HTTP answers, in two languages.
+
+Every word a problem shows comes from the message catalog (`shared.i18n`, French source,
+English in `locales/`): the title from the problem's type (its slug) or its status; the
+`detail` and every `errors[].message` from `shared.problem_messages`, which recognizes the
+messages the code raises (its own, pydantic's, the edge's) and gives their catalog form with
+their parameters. A message the catalog does not know yet still reads in French: the title and
+detail of its type or status stand in for it. `type`, `status` and `field` never change with
+the language.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from shared.i18n import N_, translate
+from shared.problem_messages import field_at_fault, localize
+
 PROBLEM_BASE = "https://reseau.coop/problems/"
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
-TITLES: dict[int, tuple[str, str]] = {
-    400: ("Requête invalide", "Bad request"),
-    401: ("Authentification requise", "Authentication required"),
-    403: ("Accès refusé", "Forbidden"),
-    404: ("Ressource introuvable", "Not found"),
-    405: ("Méthode non permise", "Method not allowed"),
-    406: ("Format non disponible", "Not acceptable"),
-    409: ("Conflit avec l'état actuel", "Conflict"),
-    412: ("Version périmée", "Precondition failed"),
-    413: ("Requête trop volumineuse", "Content too large"),
-    415: ("Type de contenu non pris en charge", "Unsupported media type"),
-    422: ("Requête non valide", "Unprocessable content"),
-    429: ("Trop de tentatives", "Too many requests"),
-    500: ("Erreur interne", "Internal error"),
-    503: ("Service indisponible", "Service unavailable"),
+# Title and generic detail of each status: what a problem says when nothing more is known.
+STATUS_TEXTS: dict[int, tuple[str, str]] = {
+    400: (N_("Requête invalide"), N_("La requête n'a pas pu être lue.")),
+    401: (N_("Authentification requise"), N_("Un jeton porteur valide est requis.")),
+    403: (N_("Accès refusé"), N_("Ce jeton ne permet pas cette opération.")),
+    404: (N_("Ressource introuvable"), N_("La ressource demandée n'existe pas.")),
+    405: (N_("Méthode non permise"), N_("Cette méthode n'est pas permise à cette adresse.")),
+    406: (N_("Format non disponible"), N_("Aucun des formats demandés n'est disponible.")),
+    409: (N_("Conflit avec l'état actuel"), N_("La demande contredit l'état actuel.")),
+    412: (N_("Version périmée"), N_("La ressource a changé depuis la version indiquée.")),
+    413: (N_("Requête trop volumineuse"), N_("Le corps de la requête est trop volumineux.")),
+    415: (
+        N_("Type de contenu non pris en charge"),
+        N_("Ce type de contenu n'est pas pris en charge."),
+    ),
+    422: (N_("Requête non valide"), N_("La requête ne respecte pas une règle.")),
+    429: (N_("Trop de tentatives"), N_("Trop de tentatives ; réessayez plus tard.")),
+    500: (N_("Erreur interne"), N_("Une erreur interne s'est produite.")),
+    503: (N_("Service indisponible"), N_("Le service est momentanément indisponible.")),
 }
+TITLES: dict[int, tuple[str, str]] = {
+    status: (title, translate(title, "en")) for status, (title, _) in STATUS_TEXTS.items()
+}
+"""Each status's title in French and English (kept for the OpenAPI's descriptions)."""
+GENERIC_TITLE = N_("Erreur")
+GENERIC_DETAIL = N_("La requête a été refusée.")
+GENERIC_MESSAGE = N_("Cette valeur est refusée.")
 
 SLUGS: dict[int, str] = {
     400: "bad-request",
@@ -39,6 +62,96 @@ SLUGS: dict[int, str] = {
     429: "too-many-requests",
     500: "internal-error",
     503: "unavailable",
+}
+
+# Problems of the domain, keyed by their type's suffix: title, generic detail, and the field at
+# fault when the problem is a 422 about one field.
+DOMAIN_TEXTS: dict[str, tuple[str, str, str]] = {
+    "neq-taken": (
+        N_("NEQ déjà utilisé"),
+        N_("Une coopérative active a déjà ce NEQ."),
+        "neq",
+    ),
+    "already-left": (
+        N_("Coopérative déjà partie"),
+        N_("La coopérative a déjà quitté le réseau."),
+        "",
+    ),
+    "already-member": (
+        N_("Coopérative déjà membre"),
+        N_("La coopérative est déjà membre du réseau."),
+        "",
+    ),
+    "departure-date": (
+        N_("Date de départ non valide"),
+        N_("La date de départ doit suivre le début de la période en cours."),
+        "left_on",
+    ),
+    "readmission-date": (
+        N_("Date de réadmission non valide"),
+        N_("La date de réadmission ne peut précéder la date de départ."),
+        "rejoined_on",
+    ),
+    "cooperative-not-member": (
+        N_("Coopérative non membre"),
+        N_("La coopérative n'est pas membre du réseau à cette date."),
+        "cooperative_id",
+    ),
+    "action-date": (
+        N_("Date d'action non valide"),
+        N_("L'action ne peut précéder l'entrée en fonction de l'ambassadeur·rice."),
+        "performed_on",
+    ),
+    "retirement-date": (
+        N_("Date de retrait non valide"),
+        N_("Le retrait ne peut précéder l'entrée en fonction de l'ambassadeur·rice."),
+        "retired_on",
+    ),
+    "ambassador-ended": (
+        N_("Mandat terminé"),
+        N_("Le mandat de l'ambassadeur·rice était terminé à cette date."),
+        "",
+    ),
+    "not-active": (
+        N_("Ambassadeur·rice inactif·ve"),
+        N_("L'ambassadeur·rice n'est plus en fonction."),
+        "",
+    ),
+    "activity-cancelled": (
+        N_("Activité annulée"),
+        N_("L'activité est annulée."),
+        "",
+    ),
+    "already-cancelled": (
+        N_("Activité déjà annulée"),
+        N_("L'activité est déjà annulée."),
+        "",
+    ),
+    "region-required": (
+        N_("Région requise"),
+        N_("La région est requise, sauf pour une activité à distance."),
+        "region",
+    ),
+    "already-withdrawn": (
+        N_("Déjà retiré"),
+        N_("Cet enregistrement a déjà été retiré."),
+        "",
+    ),
+    "external-ref-taken": (
+        N_("Référence externe déjà utilisée"),
+        N_("Cette référence externe désigne déjà un autre enregistrement."),
+        "external_ref",
+    ),
+    "idempotency-key-reused": (
+        N_("Clé d'idempotence déjà utilisée"),
+        N_("Cette clé d'idempotence a servi à une autre requête."),
+        "Idempotency-Key",
+    ),
+    "voided": (
+        N_("Enregistrement annulé"),
+        N_("Cet enregistrement a été annulé."),
+        "",
+    ),
 }
 
 
@@ -62,19 +175,65 @@ class Problem(Exception):
         self.headers = headers or {}
 
     def body(self, lang: str = "fr", instance: str | None = None) -> dict[str, Any]:
-        """The problem+json document."""
-        french, english = TITLES.get(self.status, ("Erreur", "Error"))
+        """The problem+json document in `lang` (`fr` or `en`)."""
+        title, generic_detail = STATUS_TEXTS.get(self.status, (GENERIC_TITLE, GENERIC_DETAIL))
+        domain = DOMAIN_TEXTS.get(self.slug)
+        if domain is not None:
+            title, generic_detail = domain[0], domain[1]
         document: dict[str, Any] = {
             "type": PROBLEM_BASE + self.slug,
-            "title": english if lang == "en" else french,
+            "title": translate(title, lang),
             "status": self.status,
-            "detail": self.detail,
+            "detail": self._detail(lang, generic_detail),
         }
         if instance:
             document["instance"] = instance
         if self.status == 422:
-            document["errors"] = self.errors or [{"field": "", "message": self.detail}]
+            document["errors"] = [
+                {
+                    "field": item["field"] or field_at_fault(item["message"]),
+                    "message": _message(item["message"], lang),
+                }
+                for item in self._errors(domain)
+            ]
         return document
+
+    def _errors(self, domain: tuple[str, str, str] | None) -> list[dict[str, str]]:
+        """The field errors; a 422 raised without them names the field the rule is about."""
+        if self.errors:
+            return self.errors
+        field = (domain[2] if domain else "") or field_at_fault(self.detail)
+        return [{"field": field, "message": self.detail}]
+
+    def _detail(self, lang: str, generic: str) -> str:
+        if self.errors and self.detail == joined(self.errors):
+            return joined(
+                [
+                    {
+                        "field": e["field"] or field_at_fault(e["message"]),
+                        "message": _message(e["message"], lang),
+                    }
+                    for e in self.errors
+                ],
+                lang,
+            )
+        known = localize(self.detail, lang)
+        if known is not None:
+            return known
+        return self.detail if lang == "en" else translate(generic, lang)
+
+
+def _message(message: str, lang: str) -> str:
+    known = localize(message, lang)
+    if known is not None:
+        return known
+    return message if lang == "en" else translate(GENERIC_MESSAGE, lang)
+
+
+def joined(errors: list[dict[str, str]], lang: str = "en") -> str:
+    """A validation problem's detail: every `field: message`, `body` for the whole body."""
+    separator = " : " if lang == "fr" else ": "
+    return "; ".join(f"{e['field'] or 'body'}{separator}{e['message']}" for e in errors)
 
 
 def invalid(field: str, message: str, *, slug: str | None = None) -> Problem:
