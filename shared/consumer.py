@@ -30,7 +30,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from shared.integration import Envelope, StreamContract
 from shared.leadership import leadership
-from shared.logs import correlation_id
+from shared.logs import correlation_id, trace_parent
 from shared.messaging import Messaging
 from shared.metrics import ServiceMetrics
 from shared.persistence import (
@@ -296,6 +296,7 @@ class StreamConsumer:
                 if envelope.aggregate_version <= done.get(envelope.aggregate_id, 0):
                     continue  # applied earlier in this batch
                 correlation_id.set(envelope.correlation_id)
+                trace_parent.set((message.headers or {}).get("traceparent"))
                 if isolate:
                     error = self._apply_with_retries(conn, envelope, message)
                 else:

@@ -42,7 +42,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared.application import StaleVersionError
 from shared.asyncapi import serve_asyncapi
 from shared.i18n import LanguageHeaders, language_headers, negotiate, scope_language
-from shared.logs import correlation_id
+from shared.logs import correlation_id, trace_parent
 from shared.metrics import OPENMETRICS_CONTENT_TYPE, ServiceMetrics
 from shared.openapi import ascii_title, complete_openapi, operation_id, package_version, serve_docs
 from shared.persistence import (
@@ -157,6 +157,20 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
 
+access_log = logging.getLogger("coop.access")
+"""One line per request: method, route template, status, duration, client (never a header)."""
+
+QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
+"""Probes and scrapes, which would drown the access log."""
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return str(value.decode("latin1"))
+    return None
+
+
 class RequestMetrics:
     """ASGI middleware: request durations, and commands (non-GET requests) by route and outcome."""
 
@@ -172,6 +186,7 @@ class RequestMetrics:
             return
         started = time.perf_counter()
         status = 500
+        trace_parent.set(_header(scope, b"traceparent"))
 
         async def observe(message: Message) -> None:
             nonlocal status
@@ -183,10 +198,29 @@ class RequestMetrics:
             await self.app(scope, receive, observe)
         finally:
             method = scope.get("method", "GET")
-            self._duration(method, status).observe(time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
+            self._duration(method, status).observe(elapsed)
+            route = getattr(scope.get("route"), "path", "unmatched")
             if method not in ("GET", "HEAD", "OPTIONS"):
-                route = getattr(scope.get("route"), "path", "unmatched")
                 self._command(method, route, status).inc()
+            if route not in QUIET_ROUTES:
+                client = scope.get("client")
+                access_log.log(
+                    logging.WARNING if status in (401, 403, 429) else logging.INFO,
+                    "%s %s %d",
+                    method,
+                    route,
+                    status,
+                    extra={
+                        "fields": {
+                            "method": method,
+                            "route": route,
+                            "status": status,
+                            "duration_ms": round(elapsed * 1000, 2),
+                            "client": client[0] if client else None,
+                        }
+                    },
+                )
 
     def _duration(self, method: str, status: int) -> Any:
         """The duration histogram of (method, status), looked up once."""
