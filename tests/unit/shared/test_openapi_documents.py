@@ -183,5 +183,5 @@ def test_a_list_filter_takes_the_values_of_the_listed_field() -> None:
     for api in built_api("membership"):
         operation = api.openapi()["paths"]["/v1/cooperatives"]["get"]
         status = next(p for p in operation["parameters"] if p["name"] == "status")
-        assert status["schema"] == {"type": "string", "enum": ["active", "left"]}
+        assert status["schema"] == {"type": "string", "enum": ["active", "left", "voided"]}
         assert status["allowEmptyValue"] is True
