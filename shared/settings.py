@@ -21,6 +21,8 @@ SCOPES = frozenset(
         "membership:write",
         "events:write",
         "ambassadors:write",
+        "partnerships:write",
+        "personal:read",
         "privacy:admin",
         "reporting:admin",
     }
