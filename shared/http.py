@@ -279,6 +279,8 @@ class Edge:
     database: Database
     metrics: ServiceMetrics
     limiter: FailedAuthLimiter
+    secret: bytes = b""
+    """This installation's HMAC key: idempotency records keep no plain digest of a request."""
     workers: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(COMMAND_THREADS, thread_name_prefix="command")
     )
@@ -566,6 +568,16 @@ def _expire(database: Database, key_hash: str) -> None:
         )
 
 
+def sweep_idempotency_records(database: Database) -> int:
+    """Delete every idempotency record older than 24 h; returns how many went."""
+    table = idempotency_table
+    with database.writing(durable=False) as conn:
+        result = conn.execute(
+            sa.delete(table).where(table.c.created_at < now() - IDEMPOTENCY_TTL_SECONDS)
+        )
+    return int(result.rowcount or 0)
+
+
 def idempotent_request(request: Request, raw: bytes) -> IdempotentRequest | None:
     """The request's `Idempotency-Key` with its fingerprint and earlier answer (None without).
 
@@ -581,10 +593,11 @@ def idempotent_request(request: Request, raw: bytes) -> IdempotentRequest | None
         canonical = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":"))
     except (ValueError, RecursionError):
         canonical = raw.decode("utf-8", "replace")
-    fingerprint = hashlib.sha256(
-        f"{request.method}\n{request.url.path}\n{canonical}".encode()
+    secret = edge_of(request).secret
+    fingerprint = hmac.new(
+        secret, f"{request.method}\n{request.url.path}\n{canonical}".encode(), hashlib.sha256
     ).hexdigest()
-    key_hash = hashlib.sha256(idempotency_key.encode()).hexdigest()
+    key_hash = hmac.new(secret, idempotency_key.encode(), hashlib.sha256).hexdigest()
     previous = _load_record(database, key_hash)
     if previous is None:
         _expire(database, key_hash)

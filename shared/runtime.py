@@ -16,15 +16,16 @@ import uvicorn
 from fastapi import APIRouter, FastAPI
 
 from shared.errors import ConfigurationError
-from shared.http import Edge, FailedAuthLimiter, create_api
+from shared.http import Edge, FailedAuthLimiter, create_api, sweep_idempotency_records
 from shared.messaging import Messaging
 from shared.metrics import ServiceMetrics
 from shared.persistence import Database
-from shared.settings import ServiceSettings
+from shared.settings import ServiceSettings, installation_secret
 
 log = logging.getLogger(__name__)
 
 DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
+IDEMPOTENCY_SWEEP_SECONDS = 600.0
 
 
 @dataclass
@@ -49,6 +50,18 @@ class Service:
         self._tasks.append(asyncio.create_task(self.messaging.connect()))
         for worker in self.workers:
             self._tasks.append(asyncio.ensure_future(worker()))
+        self._tasks.append(asyncio.ensure_future(self._sweep_idempotency()))
+
+    async def _sweep_idempotency(self) -> None:
+        """Every few minutes, delete the idempotency records older than 24 h."""
+        while True:
+            try:
+                swept = await asyncio.to_thread(sweep_idempotency_records, self.database)
+                if swept:
+                    log.info("%d expired idempotency records deleted", swept)
+            except Exception:  # the next sweep tries again
+                log.exception("the sweep of expired idempotency records failed")
+            await asyncio.sleep(IDEMPOTENCY_SWEEP_SECONDS)
 
     async def stop(self) -> None:
         """Stop the followers, close NATS and the store."""
@@ -78,7 +91,13 @@ class Service:
         install_errors: Callable[[FastAPI], None],
     ) -> FastAPI:
         """Build the service's HTTP API: the shared edge, its routes and its error mapping."""
-        edge = Edge(self.settings.tokens, self.database, metrics, FailedAuthLimiter())
+        edge = Edge(
+            self.settings.tokens,
+            self.database,
+            metrics,
+            FailedAuthLimiter(),
+            secret=installation_secret(self.settings),
+        )
         api = create_api(
             title=f"Réseau COOP — {self.settings.service}",
             edge=edge,

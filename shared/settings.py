@@ -7,6 +7,7 @@ import ipaddress
 import json
 import os
 import re
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,6 +102,8 @@ class ServiceSettings:
     fiscal_year_start: str = "09-01"
     nats_replicas: int = 1
     log_level: str = "INFO"
+    secret_key: str | None = None
+    """`COOP_SECRET_KEY`: the key of this installation's HMACs (else one in the data dir)."""
     trusted_proxies: tuple[str, ...] = DEFAULT_TRUSTED_PROXIES
     """Addresses/networks whose `X-Forwarded-For` is believed (`COOP_TRUSTED_PROXIES`)."""
     extra: Mapping[str, str] = field(default_factory=dict)
@@ -134,6 +137,7 @@ class ServiceSettings:
             nats_replicas=_int(env, "COOP_NATS_REPLICAS", 1, low=1, high=5),
             log_level=(env.get("COOP_LOG_LEVEL") or "INFO").upper(),
             trusted_proxies=trusted_proxies(env.get("COOP_TRUSTED_PROXIES")),
+            secret_key=(env.get("COOP_SECRET_KEY") or "").strip() or None,
         )
 
 
@@ -153,6 +157,22 @@ def trusted_proxies(raw: str | None) -> tuple[str, ...]:
             ) from None
         found.append(item)
     return tuple(found)
+
+
+def installation_secret(settings: ServiceSettings) -> bytes:
+    """The key of this installation's HMACs: `COOP_SECRET_KEY`, else one generated once into
+    the data dir (`secret.key`, readable by its owner only). Every instance of a service that
+    shares a database must share it: set `COOP_SECRET_KEY` wherever the data dir is not shared.
+    """
+    if settings.secret_key:
+        return settings.secret_key.encode()
+    path = settings.data_dir / "secret.key"
+    if not path.exists():
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write(secrets.token_hex(32))
+    return path.read_text().strip().encode()
 
 
 def default_database_url(data_dir: Path, service: str) -> str:
