@@ -90,7 +90,9 @@ class Messaging:
 
     async def ensure_stream(self, contract: StreamContract) -> StreamInfo:
         """Create (or bring up to date) the contract's stream: file store, no age limit,
-        atomic batch publishing allowed (the outbox relay publishes its batches that way)."""
+        atomic batch publishing allowed (the outbox relay publishes its batches that way), and
+        no message deleted nor the stream purged through the API: the streams are the history
+        projections replay."""
         js = await self.jetstream()
         config = StreamConfig(
             name=contract.stream,
@@ -102,6 +104,8 @@ class Messaging:
             duplicate_window=DUPLICATE_WINDOW.total_seconds(),
             num_replicas=self.replicas,
             allow_atomic=True,
+            deny_delete=True,
+            deny_purge=True,
         )
         try:
             return await js.add_stream(config)
