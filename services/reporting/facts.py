@@ -8,7 +8,9 @@ generation. Dates are business dates; identifiers are the UUID strings of the ev
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from importlib import resources
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -34,6 +36,11 @@ reporting_state = sa.Table(
 )
 """One row (id 1): the generation the indicators and BI views read."""
 
+
+def _json(name: str) -> sa.Column[object]:
+    return sa.Column(name, sa.JSON(none_as_null=True))
+
+
 cooperatives = sa.Table(
     "reporting_cooperatives",
     metadata,
@@ -44,8 +51,11 @@ cooperatives = sa.Table(
     sa.Column("region", sa.String(8)),
     sa.Column("sector", sa.String(200)),
     sa.Column("worker_members", sa.Integer),
+    sa.Column("voided", sa.Boolean, nullable=False, default=False),
+    sa.Index("ix_reporting_cooperatives_voided", "generation", "voided", "cooperative_id"),
 )
-"""A cooperative's current profile (the latest values, whatever the date)."""
+"""A cooperative's current profile (the latest values, whatever the date); a voided
+cooperative (a record made by mistake) counts in no indicator."""
 
 membership_periods = sa.Table(
     "reporting_membership_periods",
@@ -53,11 +63,14 @@ membership_periods = sa.Table(
     _generation(),
     _uuid("cooperative_id", primary_key=True, nullable=False),
     sa.Column("period_number", sa.Integer, primary_key=True, autoincrement=False),
-    # start_on is null only for a departure whose admission the projection never saw.
+    # start_on is null only for a departure whose admission the projection never saw, or (with
+    # end_on null too) for a period a correction removed: such a period counts nowhere.
     sa.Column("start_on", sa.Date),
     sa.Column("end_on", sa.Date),
-    sa.Index("ix_reporting_membership_periods_start", "generation", "start_on"),
-    sa.Index("ix_reporting_membership_periods_end", "generation", "end_on"),
+    # The cooperative's voided flag, copied so that the periods are read without a join.
+    sa.Column("voided", sa.Boolean, nullable=False, default=False),
+    sa.Index("ix_reporting_membership_periods_start", "generation", "start_on", "voided"),
+    sa.Index("ix_reporting_membership_periods_end", "generation", "end_on", "voided"),
     # The cooperatives active on a day, read in cooperative order without the table.
     sa.Index(
         "ix_reporting_membership_periods_cooperative",
@@ -65,9 +78,11 @@ membership_periods = sa.Table(
         "cooperative_id",
         "start_on",
         "end_on",
+        "voided",
     ),
 )
-"""Membership periods [start_on, end_on): end_on is the first day no longer a member."""
+"""Membership periods [start_on, end_on) as they stand after corrections: end_on is the first
+day no longer a member."""
 
 activities = sa.Table(
     "reporting_activities",
@@ -81,9 +96,12 @@ activities = sa.Table(
     sa.Column("format", sa.String(16)),
     sa.Column("scheduled", sa.Boolean, nullable=False, default=False),
     sa.Column("cancelled", sa.Boolean, nullable=False, default=False),
-    # Running totals of the activity's attendance records (kept by the projection).
+    # Running totals of the activity's attendance records not withdrawn (kept by the
+    # projection); a voided cooperative's records are taken off when the figures are read.
     sa.Column("member_attendances", sa.Integer, nullable=False, default=0),
     sa.Column("participants", sa.Integer, nullable=False, default=0),
+    # The activity's partners as written (a list of names).
+    _json("partners"),
     sa.Index(
         "ix_reporting_activities_date",
         "generation",
@@ -107,7 +125,7 @@ activity_partners = sa.Table(
     sa.Column("partner_key", sa.String(500), primary_key=True),
     sa.Column("partner", sa.Text, nullable=False),
 )
-"""An activity's partners; partner_key is the name trimmed and case-folded."""
+"""An activity's partners (for BI tools); partner_key is the name normalized (§16.7)."""
 
 attendances = sa.Table(
     "reporting_attendances",
@@ -119,6 +137,7 @@ attendances = sa.Table(
     sa.Column("activity_type", sa.String(32)),
     sa.Column("activity_date", sa.Date),
     sa.Column("activity_cancelled", sa.Boolean, nullable=False, default=False),
+    sa.Column("withdrawn", sa.Boolean, nullable=False, default=False),
     # Participation: does an active cooperative have an attendance in [S, C] (of a type)?
     sa.Index(
         "ix_reporting_attendances_cooperative_date",
@@ -126,6 +145,7 @@ attendances = sa.Table(
         "cooperative_id",
         "activity_date",
         "activity_cancelled",
+        "withdrawn",
     ),
     sa.Index(
         "ix_reporting_attendances_cooperative_type",
@@ -134,25 +154,29 @@ attendances = sa.Table(
         "activity_type",
         "activity_date",
         "activity_cancelled",
+        "withdrawn",
     ),
 )
 """Member attendance (cooperative x activity), with its activity's type, date and status.
 
 The activity's fields are copied so that participation is read without a join; the
-projection keeps them in step with the activity.
+projection keeps them in step with the activity (revisions included). A withdrawn record
+counts nowhere; the cooperative may be recorded again.
 """
 
 public_attendances = sa.Table(
     "reporting_public_attendances",
     metadata,
     _generation(),
-    _uuid("event_id", primary_key=True, nullable=False),
+    _uuid("record_id", primary_key=True, nullable=False),
     _uuid("activity_id", nullable=False),
     sa.Column("attendee_count", sa.Integer, nullable=False),
     sa.Column("region", sa.String(8)),
+    sa.Column("withdrawn", sa.Boolean, nullable=False, default=False),
     sa.Index("ix_reporting_public_attendances_activity", "generation", "activity_id"),
 )
-"""Public attendance records, keyed by the id of the event that recorded them."""
+"""Public attendance records by record_id (a version-1 record's id is the id of the event
+that recorded it, §16.1)."""
 
 ambassadors = sa.Table(
     "reporting_ambassadors",
@@ -164,6 +188,7 @@ ambassadors = sa.Table(
     sa.Column("ended_on", sa.Date),
     sa.Column("end_reason", sa.String(16)),
     sa.Index("ix_reporting_ambassadors_enrolled", "generation", "enrolled_on", "ended_on"),
+    sa.Index("ix_reporting_ambassadors_cooperative", "generation", "cooperative_id"),
 )
 """Ambassador spans [enrolled_on, ended_on); end_reason is retired or deactivated."""
 
@@ -171,21 +196,111 @@ ambassador_actions = sa.Table(
     "reporting_ambassador_actions",
     metadata,
     _generation(),
-    _uuid("event_id", primary_key=True, nullable=False),
+    _uuid("action_id", primary_key=True, nullable=False),
     _uuid("ambassador_id", nullable=False),
     sa.Column("kind", sa.String(32)),
     sa.Column("performed_on", sa.Date, nullable=False),
     _uuid("activity_id"),
     sa.Column("people_reached", sa.Integer, nullable=False, default=0),
+    sa.Column("withdrawn", sa.Boolean, nullable=False, default=False),
     sa.Index(
         "ix_reporting_ambassador_actions_performed",
         "generation",
         "performed_on",
+        "withdrawn",
         "ambassador_id",
         "people_reached",
     ),
 )
-"""Ambassador actions, keyed by the id of the event that logged them."""
+"""Ambassador actions by action_id (a version-1 action's id is the id of the event that
+logged it, §16.1)."""
+
+sectors = sa.Table(
+    "reporting_sectors",
+    metadata,
+    _generation(),
+    sa.Column("slug", sa.String(200), primary_key=True),
+    sa.Column("label_fr", sa.Text),
+    sa.Column("label_en", sa.Text),
+)
+"""The sector list (SectorDefined), with its labels."""
+
+partners = sa.Table(
+    "reporting_partners",
+    metadata,
+    _generation(),
+    _uuid("partner_id", primary_key=True, nullable=False),
+    sa.Column("name", sa.Text),
+    sa.Column("kind", sa.String(32)),
+    sa.Column("region", sa.String(8)),
+    _json("aliases"),
+    sa.Column("website", sa.Text),
+    sa.Column("active", sa.Boolean, nullable=False, default=True),
+)
+"""The partner directory: a name or alias, normalized (§16.7), names one partner."""
+
+research_projects = sa.Table(
+    "reporting_research_projects",
+    metadata,
+    _generation(),
+    _uuid("project_id", primary_key=True, nullable=False),
+    sa.Column("title", sa.Text),
+    sa.Column("theme", sa.Text),
+    _json("partner_ids"),
+    sa.Column("started_on", sa.Date),
+    sa.Column("ended_on", sa.Date),
+)
+"""Research projects, under way from started_on to ended_on (both included)."""
+
+sector_tables = sa.Table(
+    "reporting_sector_tables",
+    metadata,
+    _generation(),
+    _uuid("table_id", primary_key=True, nullable=False),
+    sa.Column("name", sa.Text),
+    sa.Column("sector", sa.String(200)),
+    sa.Column("formed_on", sa.Date),
+    sa.Column("dissolved_on", sa.Date),
+)
+"""Sector tables, active from formed_on until the day before dissolved_on."""
+
+sector_table_members = sa.Table(
+    "reporting_sector_table_members",
+    metadata,
+    _generation(),
+    _uuid("table_id", primary_key=True, nullable=False),
+    _uuid("cooperative_id", primary_key=True, nullable=False),
+    sa.Column("joined_on", sa.Date, primary_key=True),
+    sa.Column("left_on", sa.Date),
+)
+"""A cooperative's spans at a sector table [joined_on, left_on)."""
+
+sector_table_actions = sa.Table(
+    "reporting_sector_table_actions",
+    metadata,
+    _generation(),
+    _uuid("action_id", primary_key=True, nullable=False),
+    _uuid("table_id", nullable=False),
+    sa.Column("kind", sa.String(32)),
+    sa.Column("title", sa.Text),
+    sa.Column("performed_on", sa.Date),
+    _json("partner_ids"),
+    sa.Column("withdrawn", sa.Boolean, nullable=False, default=False),
+)
+"""What sector tables did together; a withdrawn action counts nowhere."""
+
+retail_placements = sa.Table(
+    "reporting_retail_placements",
+    metadata,
+    _generation(),
+    _uuid("placement_id", primary_key=True, nullable=False),
+    _uuid("table_id", nullable=False),
+    _uuid("retailer_id"),
+    sa.Column("started_on", sa.Date),
+    sa.Column("ended_on", sa.Date),
+)
+"""Space reserved for a table's products at a retailer, open from started_on until the day
+before ended_on."""
 
 FACT_TABLES: tuple[sa.Table, ...] = (
     cooperatives,
@@ -196,7 +311,70 @@ FACT_TABLES: tuple[sa.Table, ...] = (
     public_attendances,
     ambassadors,
     ambassador_actions,
+    sectors,
+    partners,
+    research_projects,
+    sector_tables,
+    sector_table_members,
+    sector_table_actions,
+    retail_placements,
 )
+"""The current state of every fact: what the plain indicators read."""
+
+RECORDED_AT_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def _history_of(table: sa.Table) -> sa.Table:
+    """The table's versions: each row as it stood from the instant an event recorded it."""
+    columns: list[sa.Column[Any]] = [
+        sa.Column(
+            "history_id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            primary_key=True,
+            autoincrement=True,
+        ),
+        sa.Column("generation", sa.Integer, nullable=False),
+        sa.Column("recorded_at", sa.String(32), nullable=False),
+    ]
+    keys = [c.name for c in table.primary_key.columns if c.name != "generation"]
+    columns.extend(
+        sa.Column(c.name, c.type, nullable=c.name not in keys)
+        for c in table.columns
+        if c.name != "generation"
+    )
+    name = f"{table.name}_history"
+    return sa.Table(
+        name,
+        metadata,
+        *columns,
+        sa.Index(f"ix_{name}_recorded", "generation", "recorded_at"),
+    )
+
+
+HISTORY: dict[str, sa.Table] = {
+    table.name: _history_of(table) for table in FACT_TABLES if table is not activity_partners
+}
+"""Per fact table (activity_partners aside: the activities hold their partners), its versions.
+
+A version holds the row's values and ``recorded_at``, the UTC instant (RFC 3339 with
+microseconds, so that text order is time order) at which the event that gave the row those
+values occurred (its envelope's ``occurred_at``). Corrections are versions like any other, so
+the row as known at an instant T is its latest version recorded at or before T."""
+
+HISTORY_TABLES: tuple[sa.Table, ...] = tuple(HISTORY.values())
+
+
+def recorded_at_text(moment: datetime) -> str:
+    """An instant as history's ``recorded_at`` text: UTC, microseconds (naive means UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime(RECORDED_AT_FORMAT)
+
+
+def parse_recorded_at(value: str) -> str:
+    """An RFC 3339 timestamp (any offset) as history's ``recorded_at`` text (ValueError)."""
+    return recorded_at_text(datetime.fromisoformat(value))
+
 
 _VIEW_STATEMENT = re.compile(
     r"(CREATE|DROP)\s+VIEW\s+(?:IF\s+EXISTS\s+)?([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE
@@ -211,6 +389,29 @@ def create_schema(conn: sa.Connection) -> None:
             sa.insert(reporting_state).values(id=STATE_ROW_ID, active_generation=INITIAL_GENERATION)
         )
     create_bi_views(conn)
+
+
+def rows_as_recorded(
+    conn: sa.Connection, table: sa.Table, generation: int, instant: str
+) -> list[dict[str, Any]]:
+    """The rows of a fact table as they stood at ``instant`` (recorded_at text), from history.
+
+    Each key's latest version recorded at or before the instant; ``generation`` included.
+    """
+    history = HISTORY[table.name]
+    h = history.c
+    keys = [h[c.name] for c in table.primary_key.columns if c.name != "generation"]
+    names = [c.name for c in table.columns]
+    ranked = (
+        sa.select(
+            *(h[name] for name in names),
+            sa.func.row_number().over(partition_by=keys, order_by=h.history_id.desc()).label("rn"),
+        )
+        .where(h.generation == generation, h.recorded_at <= instant)
+        .subquery("ranked")
+    )
+    query = sa.select(*(ranked.c[name] for name in names)).where(ranked.c.rn == 1)
+    return [dict(row._mapping) for row in conn.execute(query)]
 
 
 def active_generation_or_none(conn: sa.Connection) -> int | None:
