@@ -615,12 +615,12 @@ def ambassadors_stream(people: list[Ambassador]) -> list[Event]:
                 data["action_id"] = action.action_id
             stream.append(("AmbassadorActionLogged", mid, data))
             if action.corrected is not None:
-                on, people_reached = action.corrected
+                corrected_on, people_reached = action.corrected
                 data = {
                     "ambassador_id": mid,
                     "action_id": action.action_id,
                     "kind": "kiosque",
-                    "performed_on": iso(on),
+                    "performed_on": iso(corrected_on),
                     "activity_id": None,
                     "people_reached": people_reached,
                     "reason": None,
