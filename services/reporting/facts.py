@@ -14,6 +14,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from shared.consumer import consumed_versions
+from shared.persistence import tracking_table
+
 metadata = sa.MetaData()
 
 STATE_ROW_ID = 1
@@ -381,14 +384,50 @@ _VIEW_STATEMENT = re.compile(
 )
 
 
-def create_schema(conn: sa.Connection) -> None:
-    """Create the fact tables, the state row (generation 1 active) and the BI views."""
+def create_schema(conn: sa.Connection) -> bool:
+    """Create the fact tables, the state row (generation 1 active) and the BI views.
+
+    A model written by an earlier release whose fact tables lack a column of this one is
+    dropped and made anew, and the reporting consumers' positions and freshness are forgotten,
+    so that they replay the streams from the start (the model holds nothing else). True then.
+    """
+    outdated = _outdated(conn)
+    if outdated:
+        drop_bi_views(conn)
+        metadata.drop_all(conn, tables=[*FACT_TABLES, *HISTORY_TABLES])
+        _forget_positions(conn)
     metadata.create_all(conn)
     if active_generation_or_none(conn) is None:
         conn.execute(
             sa.insert(reporting_state).values(id=STATE_ROW_ID, active_generation=INITIAL_GENERATION)
         )
     create_bi_views(conn)
+    return outdated
+
+
+def _outdated(conn: sa.Connection) -> bool:
+    """Whether an existing fact table lacks one of this release's columns."""
+    inspector = sa.inspect(conn)
+    for table in (*FACT_TABLES, *HISTORY_TABLES):
+        if inspector.has_table(table.name):
+            present = {column["name"] for column in inspector.get_columns(table.name)}
+            if not {c.name for c in table.columns} <= present:
+                return True
+    return False
+
+
+# The reporting consumers' tracking rows are named "<stream>:reporting-<service>-g<generation>".
+_REPORTING_CONSUMERS = "%:reporting-%"
+
+
+def _forget_positions(conn: sa.Connection) -> None:
+    """Forget where the reporting consumers stand, and the streams' freshness."""
+    inspector = sa.inspect(conn)
+    for table, column in ((tracking_table, "name"), (consumed_versions, "consumer")):
+        if inspector.has_table(table.name):
+            conn.execute(sa.delete(table).where(table.c[column].like(_REPORTING_CONSUMERS)))
+    if inspector.has_table("reporting_freshness"):
+        conn.execute(sa.delete(sa.table("reporting_freshness")))
 
 
 def rows_as_recorded(
