@@ -190,7 +190,13 @@ ambassadors = sa.Table(
     sa.Column("enrolled_on", sa.Date),
     sa.Column("ended_on", sa.Date),
     sa.Column("end_reason", sa.String(16)),
-    sa.Index("ix_reporting_ambassadors_enrolled", "generation", "enrolled_on", "ended_on"),
+    sa.Index(
+        "ix_reporting_ambassadors_enrolled",
+        "generation",
+        "enrolled_on",
+        "ended_on",
+        "cooperative_id",
+    ),
     sa.Index("ix_reporting_ambassadors_cooperative", "generation", "cooperative_id"),
 )
 """Ambassador spans [enrolled_on, ended_on); end_reason is retired or deactivated."""

@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from services.reporting.facts import (
     FACT_TABLES,
     activities,
+    activity_partners,
     ambassador_actions,
     ambassadors,
     attendances,
@@ -41,6 +42,7 @@ from services.reporting.facts import (
     sector_tables,
 )
 from services.reporting.fiscal_year import FiscalYear, FiscalYearError
+from services.reporting.projection import partner_keys
 from services.reporting.regions import ACTIVITY_TYPES
 from shared.fields import REGION_CODES
 from shared.names import normalized_name
@@ -151,17 +153,33 @@ def _as_recorded(
     try:
         with engine.begin() as memory:
             tables = [t for t in FACT_TABLES if t.name in _RECORDED_TABLES]
-            FACT_TABLES[0].metadata.create_all(memory, tables=tables)
+            FACT_TABLES[0].metadata.create_all(memory, tables=[*tables, activity_partners])
             for table in tables:
                 rows = rows_as_recorded(conn, table, generation, instant)
                 for chunk in _chunks(rows):
                     memory.execute(sa.insert(table), chunk)
+                if table is activities:  # the activities' partners, as they stood then
+                    keyed = [
+                        {"generation": generation, "activity_id": row["activity_id"], **names}
+                        for row in rows
+                        for names in _partner_rows(row["partners"])
+                    ]
+                    for chunk in _chunks(keyed):
+                        memory.execute(sa.insert(activity_partners), chunk)
             return compute_indicators(memory, generation, fiscal_year, cutoff)
     finally:
         engine.dispose()
 
 
-# The tables the indicators read (activity_partners is for BI tools; the sector list only names).
+def _partner_rows(names: object) -> list[dict[str, str]]:
+    if not isinstance(names, list):
+        return []
+    keyed = partner_keys(n for n in names if isinstance(n, str))
+    return [{"partner_key": key, "partner": name} for key, name in keyed.items()]
+
+
+# The tables the indicators read, activity_partners aside: it is derived from the activities'
+# partners (the sector list only names sectors).
 _RECORDED_TABLES = frozenset(
     t.name
     for t in (
@@ -445,15 +463,25 @@ class _Queries:
         partner, active or not; other names are partners of their own, not in the directory.
         """
         a = activities.c
-        keys: set[str] = set()
-        for (names,) in self.conn.execute(
-            sa.select(a.partners).where(
-                *self._counted_activities(), a.type == activity_type, a.partners.is_not(None)
+        r = activity_partners.c
+        keys = {
+            key
+            for (key,) in self.conn.execute(
+                sa.select(r.partner_key)
+                .select_from(
+                    activity_partners.join(
+                        activities,
+                        sa.and_(a.generation == r.generation, a.activity_id == r.activity_id),
+                    )
+                )
+                .where(
+                    r.generation == self.generation,
+                    a.type == activity_type,
+                    *self._counted_activities(),
+                )
+                .distinct()
             )
-        ):
-            for name in names if isinstance(names, list) else []:
-                if isinstance(name, str) and normalized_name(name):
-                    keys.add(normalized_name(name))
+        }
         by_kind = {kind: 0 for kind in (*PARTNER_KINDS, NOT_IN_DIRECTORY)}
         if not keys:
             return 0, by_kind
