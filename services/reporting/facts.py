@@ -7,8 +7,9 @@ generation. Dates are business dates; identifiers are the UUID strings of the ev
 
 from __future__ import annotations
 
+import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from importlib import resources
 from typing import Any
 
@@ -332,45 +333,97 @@ FACT_TABLES: tuple[sa.Table, ...] = (
 
 RECORDED_AT_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
+history = sa.Table(
+    "reporting_history",
+    metadata,
+    sa.Column(
+        "history_id",
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    sa.Column("generation", sa.Integer, nullable=False),
+    sa.Column("table_name", sa.String(64), nullable=False),
+    sa.Column("recorded_at", sa.String(32), nullable=False),
+    sa.Column("row", sa.Text, nullable=False),
+)
+"""Every version of every fact row, in the order the projection made them (history_id).
 
-def _history_of(table: sa.Table) -> sa.Table:
-    """The table's versions: each row as it stood from the instant an event recorded it."""
-    columns: list[sa.Column[Any]] = [
-        sa.Column(
-            "history_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            primary_key=True,
-            autoincrement=True,
-        ),
-        sa.Column("generation", sa.Integer, nullable=False),
-        sa.Column("recorded_at", sa.String(32), nullable=False),
-    ]
-    keys = [c.name for c in table.primary_key.columns if c.name != "generation"]
-    columns.extend(
-        sa.Column(c.name, c.type, nullable=c.name not in keys)
-        for c in table.columns
-        if c.name != "generation"
-    )
-    name = f"{table.name}_history"
-    return sa.Table(
-        name,
-        metadata,
-        *columns,
-        sa.Index(f"ix_{name}_recorded", "generation", "recorded_at"),
-    )
+A version is the row's values (a JSON array in the table's column order, generation left out,
+dates as ISO text) from the instant it was recorded: ``recorded_at``, the UTC instant (RFC 3339
+with microseconds, so that text order is time order) at which the event that gave the row
+those values occurred (its envelope's ``occurred_at``). Corrections are versions like any
+other, so a row as known at an instant T is its latest version recorded at or before T.
 
+Kept for every fact table but activity_partners (the activities hold their partners); an
+activity's running attendance totals are not versioned (they follow from its attendance).
+One append-only table keeps the projection's writes cheap; the plain indicators never read it.
+"""
 
-HISTORY: dict[str, sa.Table] = {
-    table.name: _history_of(table) for table in FACT_TABLES if table is not activity_partners
+HISTORY_TABLES: tuple[sa.Table, ...] = (history,)
+VERSIONED_TABLES: tuple[sa.Table, ...] = tuple(t for t in FACT_TABLES if t is not activity_partners)
+UNVERSIONED_COLUMNS: dict[str, frozenset[str]] = {
+    activities.name: frozenset({"member_attendances", "participants"})
 }
-"""Per fact table (activity_partners aside: the activities hold their partners), its versions.
 
-A version holds the row's values and ``recorded_at``, the UTC instant (RFC 3339 with
-microseconds, so that text order is time order) at which the event that gave the row those
-values occurred (its envelope's ``occurred_at``). Corrections are versions like any other, so
-the row as known at an instant T is its latest version recorded at or before T."""
 
-HISTORY_TABLES: tuple[sa.Table, ...] = tuple(HISTORY.values())
+def _columns(table: sa.Table) -> list[sa.Column[Any]]:
+    return [c for c in table.columns if c.name != "generation"]
+
+
+def version_columns(table: sa.Table) -> list[str]:
+    """The columns a version holds, in order: every column but the generation."""
+    return [c.name for c in _columns(table)]
+
+
+def encode_version(values: list[Any]) -> str:
+    """A row's values (in version_columns order) as history keeps them."""
+    return _ENCODER.encode(values)
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"not kept in history: {value!r}")
+
+
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_iso)
+
+
+def facts_as_recorded(
+    conn: sa.Connection, generation: int, instant: str
+) -> dict[str, list[dict[str, Any]]]:
+    """Per versioned table, its rows as they stood at ``instant`` (recorded_at text).
+
+    Each row's latest version recorded at or before the instant, ``generation`` included.
+    """
+    h = history.c
+    tables = {t.name: t for t in VERSIONED_TABLES}
+    keys = {
+        name: [i for i, c in enumerate(_columns(t)) if c.primary_key] for name, t in tables.items()
+    }
+    latest: dict[str, dict[Any, list[Any]]] = {name: {} for name in tables}
+    query = (
+        sa.select(h.table_name, h.row)
+        .where(h.generation == generation, h.recorded_at <= instant)
+        .order_by(h.history_id)
+    )
+    for table_name, row in conn.execute(query):
+        if table_name in latest:
+            values = json.loads(row)
+            latest[table_name][tuple(values[i] for i in keys[table_name])] = values
+    return {
+        name: [_decoded(tables[name], generation, values) for values in rows.values()]
+        for name, rows in latest.items()
+    }
+
+
+def _decoded(table: sa.Table, generation: int, values: list[Any]) -> dict[str, Any]:
+    row: dict[str, Any] = {"generation": generation}
+    for column, value in zip(_columns(table), values, strict=True):
+        is_date = isinstance(column.type, sa.Date) and isinstance(value, str)
+        row[column.name] = date.fromisoformat(value) if is_date else value
+    return row
 
 
 def recorded_at_text(moment: datetime) -> str:
@@ -382,7 +435,12 @@ def recorded_at_text(moment: datetime) -> str:
 
 def parse_recorded_at(value: str) -> str:
     """An RFC 3339 timestamp (any offset) as history's ``recorded_at`` text (ValueError)."""
+    if _CANONICAL.fullmatch(value):  # what the services publish: already UTC, microseconds
+        return value
     return recorded_at_text(datetime.fromisoformat(value))
+
+
+_CANONICAL = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
 
 
 _VIEW_STATEMENT = re.compile(
@@ -434,29 +492,6 @@ def _forget_positions(conn: sa.Connection) -> None:
             conn.execute(sa.delete(table).where(table.c[column].like(_REPORTING_CONSUMERS)))
     if inspector.has_table("reporting_freshness"):
         conn.execute(sa.delete(sa.table("reporting_freshness")))
-
-
-def rows_as_recorded(
-    conn: sa.Connection, table: sa.Table, generation: int, instant: str
-) -> list[dict[str, Any]]:
-    """The rows of a fact table as they stood at ``instant`` (recorded_at text), from history.
-
-    Each key's latest version recorded at or before the instant; ``generation`` included.
-    """
-    history = HISTORY[table.name]
-    h = history.c
-    keys = [h[c.name] for c in table.primary_key.columns if c.name != "generation"]
-    names = [c.name for c in table.columns]
-    ranked = (
-        sa.select(
-            *(h[name] for name in names),
-            sa.func.row_number().over(partition_by=keys, order_by=h.history_id.desc()).label("rn"),
-        )
-        .where(h.generation == generation, h.recorded_at <= instant)
-        .subquery("ranked")
-    )
-    query = sa.select(*(ranked.c[name] for name in names)).where(ranked.c.rn == 1)
-    return [dict(row._mapping) for row in conn.execute(query)]
 
 
 def active_generation_or_none(conn: sa.Connection) -> int | None:

@@ -30,13 +30,13 @@ from services.reporting.facts import (
     ambassadors,
     attendances,
     cooperatives,
+    facts_as_recorded,
     membership_periods,
     partners,
     public_attendances,
     recorded_at_text,
     research_projects,
     retail_placements,
-    rows_as_recorded,
     sector_table_actions,
     sector_table_members,
     sector_tables,
@@ -148,24 +148,31 @@ def compute_indicators(
 def _as_recorded(
     conn: sa.Connection, generation: int, fiscal_year: FiscalYear, cutoff: date, instant: str
 ) -> dict[str, object]:
-    """The indicators from every fact table's versions recorded at or before ``instant``."""
+    """The indicators from the facts' versions recorded at or before ``instant``."""
+    rows = facts_as_recorded(conn, generation, instant)
+    # An activity's attendance totals follow from its attendance as it stood.
+    totals: dict[str, list[int]] = {}
+    for attendance in rows[attendances.name]:
+        if not attendance["withdrawn"]:
+            total = totals.setdefault(attendance["activity_id"], [0, 0])
+            total[0] += 1
+            total[1] += attendance["participants"]
+    for activity in rows[activities.name]:
+        activity["member_attendances"], activity["participants"] = totals.get(
+            activity["activity_id"], (0, 0)
+        )
+    rows[activity_partners.name] = [
+        {"generation": generation, "activity_id": activity["activity_id"], **names}
+        for activity in rows[activities.name]
+        for names in _partner_rows(activity["partners"])
+    ]
     engine = sa.create_engine("sqlite://")
     try:
         with engine.begin() as memory:
-            tables = [t for t in FACT_TABLES if t.name in _RECORDED_TABLES]
-            FACT_TABLES[0].metadata.create_all(memory, tables=[*tables, activity_partners])
-            for table in tables:
-                rows = rows_as_recorded(conn, table, generation, instant)
-                for chunk in _chunks(rows):
+            FACT_TABLES[0].metadata.create_all(memory, tables=FACT_TABLES)
+            for table in FACT_TABLES:
+                for chunk in _chunks(rows.get(table.name, [])):
                     memory.execute(sa.insert(table), chunk)
-                if table is activities:  # the activities' partners, as they stood then
-                    keyed = [
-                        {"generation": generation, "activity_id": row["activity_id"], **names}
-                        for row in rows
-                        for names in _partner_rows(row["partners"])
-                    ]
-                    for chunk in _chunks(keyed):
-                        memory.execute(sa.insert(activity_partners), chunk)
             return compute_indicators(memory, generation, fiscal_year, cutoff)
     finally:
         engine.dispose()
@@ -176,28 +183,6 @@ def _partner_rows(names: object) -> list[dict[str, str]]:
         return []
     keyed = partner_keys(n for n in names if isinstance(n, str))
     return [{"partner_key": key, "partner": name} for key, name in keyed.items()]
-
-
-# The tables the indicators read, activity_partners aside: it is derived from the activities'
-# partners (the sector list only names sectors).
-_RECORDED_TABLES = frozenset(
-    t.name
-    for t in (
-        cooperatives,
-        membership_periods,
-        activities,
-        attendances,
-        public_attendances,
-        ambassadors,
-        ambassador_actions,
-        partners,
-        research_projects,
-        sector_tables,
-        sector_table_members,
-        sector_table_actions,
-        retail_placements,
-    )
-)
 
 
 def _chunks(rows: list[dict[str, Any]], size: int = 5_000) -> Iterable[list[dict[str, Any]]]:
@@ -249,6 +234,7 @@ class _Queries:
         self.generation = generation
         self.start = start
         self.cutoff = cutoff
+        self._voided_ids: list[str] | None = None
 
     def _active_cooperatives(self) -> sa.Select[Any]:
         """Ids of the cooperatives active on C: a period [start_on, end_on) contains C.
@@ -399,11 +385,18 @@ class _Queries:
             by_type[activity_type] = int(count)
         return by_type
 
-    def _voided_cooperatives(self) -> sa.Select[Any]:
-        c = cooperatives.c
-        return sa.select(c.cooperative_id).where(
-            c.generation == self.generation, c.voided == sa.true()
-        )
+    def _voided(self) -> list[str]:
+        """The voided cooperatives (few, usually none: read once, then filters only if any)."""
+        if self._voided_ids is None:
+            c = cooperatives.c
+            self._voided_ids = list(
+                self.conn.execute(
+                    sa.select(c.cooperative_id).where(
+                        c.generation == self.generation, c.voided == sa.true()
+                    )
+                ).scalars()
+            )
+        return self._voided_ids
 
     def attendance(self) -> dict[str, object]:
         """Attendance records at counted activities in the year, and their participants.
@@ -419,15 +412,17 @@ class _Queries:
             ).where(*self._counted_activities())
         ).one()
         t = attendances.c
-        voided_count, voided_participants = self.conn.execute(
-            sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(t.participants), 0)).where(
-                t.generation == self.generation,
-                t.cooperative_id.in_(self._voided_cooperatives().scalar_subquery()),
-                t.activity_date.between(self.start, self.cutoff),
-                t.activity_cancelled == sa.false(),
-                t.withdrawn == sa.false(),
-            )
-        ).one()
+        voided_count, voided_participants = 0, 0
+        if self._voided():
+            voided_count, voided_participants = self.conn.execute(
+                sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(t.participants), 0)).where(
+                    t.generation == self.generation,
+                    t.cooperative_id.in_(self._voided()),
+                    t.activity_date.between(self.start, self.cutoff),
+                    t.activity_cancelled == sa.false(),
+                    t.withdrawn == sa.false(),
+                )
+            ).one()
         return {
             "attendance.member_attendances": int(count) - int(voided_count),
             "attendance.participants": int(participants) - int(voided_participants),
@@ -505,15 +500,21 @@ class _Queries:
             by_kind[kind] = by_kind.get(kind, 0) + 1
         return len(found), by_kind
 
-    def _ambassadors_of_voided(self) -> sa.Select[Any]:
-        m = ambassadors.c
-        return sa.select(m.ambassador_id).where(
-            m.generation == self.generation,
-            m.cooperative_id.in_(self._voided_cooperatives().scalar_subquery()),
-        )
-
     def ambassadors(self) -> dict[str, object]:
+        """Actions in the year, and ambassadors active on C; none of a voided cooperative's."""
         x = ambassador_actions.c
+        m = ambassadors.c
+        voided = self._voided()
+        leave_out_actions: list[sa.ColumnElement[bool]] = []
+        leave_out_ambassadors: list[sa.ColumnElement[bool]] = []
+        if voided:
+            of_voided = sa.select(m.ambassador_id).where(
+                m.generation == self.generation, m.cooperative_id.in_(voided)
+            )
+            leave_out_actions.append(x.ambassador_id.not_in(of_voided.scalar_subquery()))
+            leave_out_ambassadors.append(
+                sa.or_(m.cooperative_id.is_(None), m.cooperative_id.not_in(voided))
+            )
         mobilized, actions, people = self.conn.execute(
             sa.select(
                 sa.func.count(sa.distinct(x.ambassador_id)),
@@ -523,19 +524,15 @@ class _Queries:
                 x.generation == self.generation,
                 x.performed_on.between(self.start, self.cutoff),
                 x.withdrawn == sa.false(),
-                x.ambassador_id.not_in(self._ambassadors_of_voided().scalar_subquery()),
+                *leave_out_actions,
             )
         ).one()
-        m = ambassadors.c
         active = self.conn.execute(
             sa.select(sa.func.count()).where(
                 m.generation == self.generation,
                 m.enrolled_on <= self.cutoff,
                 sa.or_(m.ended_on.is_(None), m.ended_on > self.cutoff),
-                sa.or_(
-                    m.cooperative_id.is_(None),
-                    m.cooperative_id.not_in(self._voided_cooperatives().scalar_subquery()),
-                ),
+                *leave_out_ambassadors,
             )
         ).scalar_one()
         return {
@@ -576,15 +573,29 @@ class _Queries:
             sa.select(sa.func.count()).where(*self._active_tables())
         ).scalar_one()
         m = sector_table_members.c
-        members = self.conn.execute(
-            sa.select(sa.func.count(sa.distinct(m.cooperative_id))).where(
-                m.generation == self.generation,
-                m.joined_on <= self.cutoff,
-                sa.or_(m.left_on.is_(None), m.left_on > self.cutoff),
-                m.table_id.in_(sa.select(g.table_id).where(*self._active_tables())),
-                m.cooperative_id.in_(self._active_cooperatives()),
+        q = membership_periods.c
+        members = 0
+        if active_tables:
+            member_on_cutoff = (
+                sa.select(q.cooperative_id)
+                .where(
+                    q.generation == self.generation,
+                    q.cooperative_id == m.cooperative_id,
+                    q.start_on <= self.cutoff,
+                    sa.or_(q.end_on.is_(None), q.end_on > self.cutoff),
+                    q.voided == sa.false(),
+                )
+                .exists()
             )
-        ).scalar_one()
+            members = self.conn.execute(
+                sa.select(sa.func.count(sa.distinct(m.cooperative_id))).where(
+                    m.generation == self.generation,
+                    m.joined_on <= self.cutoff,
+                    sa.or_(m.left_on.is_(None), m.left_on > self.cutoff),
+                    m.table_id.in_(sa.select(g.table_id).where(*self._active_tables())),
+                    member_on_cutoff,
+                )
+            ).scalar_one()
         x = sector_table_actions.c
         by_kind = dict.fromkeys(TABLE_ACTION_KINDS, 0)
         for kind, count in self.conn.execute(

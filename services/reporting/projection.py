@@ -24,14 +24,17 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from services.reporting.facts import (
     FACT_TABLES,
-    HISTORY,
     HISTORY_TABLES,
+    UNVERSIONED_COLUMNS,
+    VERSIONED_TABLES,
     activities,
     activity_partners,
     ambassador_actions,
     ambassadors,
     attendances,
     cooperatives,
+    encode_version,
+    history,
     membership_periods,
     parse_recorded_at,
     partners,
@@ -42,6 +45,7 @@ from services.reporting.facts import (
     sector_table_members,
     sector_tables,
     sectors,
+    version_columns,
 )
 from shared.names import normalized_name
 
@@ -155,24 +159,36 @@ def drop_generation(conn: sa.Connection, generation: int) -> None:
         conn.execute(sa.delete(table).where(table.c.generation == generation))
 
 
+Version = tuple[str, str, str]  # table name, recorded_at, encoded row
+
+
 class _Rows:
     """The rows of one fact table that a batch reads or writes, by key (generation aside).
 
     ``group`` names the column by which rows are also listed (a cooperative's periods, an
-    activity's attendances). Every event's changes are also kept as versions for the table's
-    history, stamped with the instant the event was recorded.
+    activity's attendances). The rows each event changes are also kept, as versions stamped
+    with the instant the event was recorded, in ``versions`` (shared by the batch's tables).
     """
 
-    def __init__(self, table: sa.Table, group: str | None = None) -> None:
+    def __init__(
+        self,
+        table: sa.Table,
+        versions: list[Version],
+        touched_tables: dict[_Rows, None],
+        group: str | None = None,
+    ) -> None:
         self.table = table
-        self.history = HISTORY.get(table.name)
+        self.versioned = table in VERSIONED_TABLES
+        self.unversioned = UNVERSIONED_COLUMNS.get(table.name, frozenset())
+        self.version_columns = version_columns(table)
+        self.versions = versions
+        self.touched_tables = touched_tables
         self.key_columns = [c.name for c in table.primary_key.columns if c.name != "generation"]
         self.group = group
         self.rows: dict[Any, Row] = {}
         self.groups: dict[Any, list[Row]] = {}
         self.changed: dict[Any, None] = {}  # keys, in the order they first changed
-        self.touched: dict[Any, None] = {}  # keys changed by the event being applied
-        self.versions: list[Row] = []
+        self.touched: dict[Any, None] = {}  # keys of versioned changes by the event being applied
 
     def key(self, row: Row) -> Any:
         if len(self.key_columns) == 1:
@@ -218,6 +234,7 @@ class _Rows:
         key = self.key(row)
         self.changed[key] = None
         self.touched[key] = None
+        self.touched_tables[self] = None
         return row
 
     def update(self, row: Row, values: Mapping[str, Any]) -> None:
@@ -227,28 +244,39 @@ class _Rows:
                 row[column] = value
                 key = self.key(row)
                 self.changed[key] = None
-                self.touched[key] = None
+                if column not in self.unversioned:
+                    self.touched[key] = None
+                    self.touched_tables[self] = None
 
     def record(self, recorded_at: str) -> None:
         """Keep the rows the event changed as versions recorded at ``recorded_at``."""
-        if self.touched:
-            if self.history is not None:
-                for key in self.touched:
-                    self.versions.append({**self.rows[key], "recorded_at": recorded_at})
-            self.touched.clear()
+        if self.versioned:
+            name, columns, rows = self.table.name, self.version_columns, self.rows
+            for key in self.touched:
+                row = rows[key]
+                self.versions.append((name, recorded_at, encode_version([row[c] for c in columns])))
+        self.touched.clear()
 
     def flush(self, conn: sa.Connection, generation: int) -> None:
-        """Write every row that changed, and their versions."""
+        """Write every row that changed."""
         if self.changed:
             rows = [{"generation": generation, **self.rows[key]} for key in self.changed]
             conn.execute(_upsert(conn.dialect.name, self.table), rows)
             self.changed.clear()
-        if self.versions and self.history is not None:
-            conn.execute(
-                sa.insert(self.history),
-                [{"generation": generation, **version} for version in self.versions],
-            )
-            self.versions.clear()
+
+
+def _write_versions(conn: sa.Connection, generation: int, versions: list[Version]) -> None:
+    """Append versions to the history, in order, with the driver's executemany (no per-row
+    processing: the history is the projection's largest write)."""
+    if not versions:
+        return
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    statement = (
+        f"INSERT INTO {history.name} (generation, table_name, recorded_at, row) "
+        f"VALUES ({mark}, {mark}, {mark}, {mark})"
+    )
+    conn.exec_driver_sql(statement, [(generation, *version) for version in versions])
+    versions.clear()
 
 
 _UPSERTS: dict[tuple[str, str], sa.Insert] = {}
@@ -279,20 +307,23 @@ class FactBatch:
     def __init__(self, conn: sa.Connection, generation: int, envelopes: Sequence[Envelope]) -> None:
         self.conn = conn
         self.generation = generation
-        self.cooperatives = _Rows(cooperatives)
-        self.periods = _Rows(membership_periods, group="cooperative_id")
-        self.activities = _Rows(activities)
-        self.attendances = _Rows(attendances, group="activity_id")
-        self.ambassadors = _Rows(ambassadors)
-        self.public_attendances = _Rows(public_attendances)
-        self.actions = _Rows(ambassador_actions)
-        self.sectors = _Rows(sectors)
-        self.partners = _Rows(partners)
-        self.research_projects = _Rows(research_projects)
-        self.sector_tables = _Rows(sector_tables)
-        self.table_members = _Rows(sector_table_members, group="table_id")
-        self.table_actions = _Rows(sector_table_actions)
-        self.placements = _Rows(retail_placements)
+        self.versions: list[Version] = []
+        self.touched: dict[_Rows, None] = {}  # the tables the event being applied changed
+        versions, touched = self.versions, self.touched
+        self.cooperatives = _Rows(cooperatives, versions, touched)
+        self.periods = _Rows(membership_periods, versions, touched, group="cooperative_id")
+        self.activities = _Rows(activities, versions, touched)
+        self.attendances = _Rows(attendances, versions, touched, group="activity_id")
+        self.ambassadors = _Rows(ambassadors, versions, touched)
+        self.public_attendances = _Rows(public_attendances, versions, touched)
+        self.actions = _Rows(ambassador_actions, versions, touched)
+        self.sectors = _Rows(sectors, versions, touched)
+        self.partners = _Rows(partners, versions, touched)
+        self.research_projects = _Rows(research_projects, versions, touched)
+        self.sector_tables = _Rows(sector_tables, versions, touched)
+        self.table_members = _Rows(sector_table_members, versions, touched, group="table_id")
+        self.table_actions = _Rows(sector_table_actions, versions, touched)
+        self.placements = _Rows(retail_placements, versions, touched)
         self.activity_partners: dict[str, dict[str, str]] = {}  # an activity's, replaced
         self._load(envelopes)
 
@@ -356,14 +387,16 @@ class FactBatch:
         try:
             handler(_Context(self, envelope, data))
         finally:
-            for rows in self._all_rows():
+            for rows in self.touched:
                 rows.record(recorded_at)
+            self.touched.clear()
 
     def flush(self) -> None:
         """Write every row the batch changed, and its history."""
         conn, generation = self.conn, self.generation
         for table_rows in self._all_rows():
             table_rows.flush(conn, generation)
+        _write_versions(conn, generation, self.versions)
         if self.activity_partners:
             table = activity_partners
             for chunk in _chunks(sorted(self.activity_partners)):
