@@ -344,20 +344,23 @@ history = sa.Table(
     ),
     sa.Column("generation", sa.Integer, nullable=False),
     sa.Column("table_name", sa.String(64), nullable=False),
-    sa.Column("recorded_at", sa.String(32), nullable=False),
-    sa.Column("row", sa.Text, nullable=False),
+    sa.Column("recorded_from", sa.String(32), nullable=False),
+    sa.Column("versions", sa.Text, nullable=False),
 )
-"""Every version of every fact row, in the order the projection made them (history_id).
+"""Every version of every fact row, in the order the projection made them.
 
-A version is the row's values (a JSON array in the table's column order, generation left out,
-dates as ISO text) from the instant it was recorded: ``recorded_at``, the UTC instant (RFC 3339
+A version is ``[recorded_at, values]``: the row's values (a JSON array in the table's column
+order, generation left out, dates as ISO text) from ``recorded_at``, the UTC instant (RFC 3339
 with microseconds, so that text order is time order) at which the event that gave the row
 those values occurred (its envelope's ``occurred_at``). Corrections are versions like any
 other, so a row as known at an instant T is its latest version recorded at or before T.
 
-Kept for every fact table but activity_partners (the activities hold their partners); an
-activity's running attendance totals are not versioned (they follow from its attendance).
-One append-only table keeps the projection's writes cheap; the plain indicators never read it.
+The versions one batch of the projection made for one table are kept together, in order, in
+one row (``versions``, a JSON array; ``recorded_from`` is the earliest ``recorded_at`` among
+them); rows follow one another in ``history_id`` order. Kept for every fact table but
+activity_partners (the activities hold their partners); an activity's running attendance
+totals are not versioned (they follow from its attendance). The plain indicators never read
+the history.
 """
 
 HISTORY_TABLES: tuple[sa.Table, ...] = (history,)
@@ -376,11 +379,6 @@ def version_columns(table: sa.Table) -> list[str]:
     return [c.name for c in _columns(table)]
 
 
-def encode_version(values: list[Any]) -> str:
-    """A row's values (in version_columns order) as history keeps them."""
-    return _ENCODER.encode(values)
-
-
 def _iso(value: Any) -> str:
     if isinstance(value, date):
         return value.isoformat()
@@ -388,6 +386,11 @@ def _iso(value: Any) -> str:
 
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_iso)
+
+
+def encode_versions(versions: list[tuple[str, list[Any]]]) -> str:
+    """A batch's versions of one table, ``[recorded_at, values]`` each, as history keeps them."""
+    return _ENCODER.encode(versions)
 
 
 def facts_as_recorded(
@@ -404,14 +407,17 @@ def facts_as_recorded(
     }
     latest: dict[str, dict[Any, list[Any]]] = {name: {} for name in tables}
     query = (
-        sa.select(h.table_name, h.row)
-        .where(h.generation == generation, h.recorded_at <= instant)
+        sa.select(h.table_name, h.versions)
+        .where(h.generation == generation, h.recorded_from <= instant)
         .order_by(h.history_id)
     )
-    for table_name, row in conn.execute(query):
-        if table_name in latest:
-            values = json.loads(row)
-            latest[table_name][tuple(values[i] for i in keys[table_name])] = values
+    for table_name, versions in conn.execute(query):
+        rows, key = latest.get(table_name), keys.get(table_name)
+        if rows is None or key is None:
+            continue
+        for recorded_at, values in json.loads(versions):
+            if recorded_at <= instant:
+                rows[tuple(values[i] for i in key)] = values
     return {
         name: [_decoded(tables[name], generation, values) for values in rows.values()]
         for name, rows in latest.items()

@@ -33,7 +33,7 @@ from services.reporting.facts import (
     ambassadors,
     attendances,
     cooperatives,
-    encode_version,
+    encode_versions,
     history,
     membership_periods,
     parse_recorded_at,
@@ -159,7 +159,7 @@ def drop_generation(conn: sa.Connection, generation: int) -> None:
         conn.execute(sa.delete(table).where(table.c.generation == generation))
 
 
-Version = tuple[str, str, str]  # table name, recorded_at, encoded row
+Version = tuple[str, list[Any]]  # recorded_at, the row's values in version_columns order
 
 
 class _Rows:
@@ -171,17 +171,13 @@ class _Rows:
     """
 
     def __init__(
-        self,
-        table: sa.Table,
-        versions: list[Version],
-        touched_tables: dict[_Rows, None],
-        group: str | None = None,
+        self, table: sa.Table, touched_tables: dict[_Rows, None], group: str | None = None
     ) -> None:
         self.table = table
         self.versioned = table in VERSIONED_TABLES
         self.unversioned = UNVERSIONED_COLUMNS.get(table.name, frozenset())
         self.version_columns = version_columns(table)
-        self.versions = versions
+        self.versions: list[Version] = []
         self.touched_tables = touched_tables
         self.key_columns = [c.name for c in table.primary_key.columns if c.name != "generation"]
         self.group = group
@@ -251,32 +247,31 @@ class _Rows:
     def record(self, recorded_at: str) -> None:
         """Keep the rows the event changed as versions recorded at ``recorded_at``."""
         if self.versioned:
-            name, columns, rows = self.table.name, self.version_columns, self.rows
-            for key in self.touched:
+            columns, rows, versions = self.version_columns, self.rows, self.versions
+            # In key order: how the rows were read (a batch's or the database's order) does
+            # not change the history.
+            touched = sorted(self.touched) if len(self.touched) > 1 else self.touched
+            for key in touched:
                 row = rows[key]
-                self.versions.append((name, recorded_at, encode_version([row[c] for c in columns])))
+                versions.append((recorded_at, [row[c] for c in columns]))
         self.touched.clear()
 
     def flush(self, conn: sa.Connection, generation: int) -> None:
-        """Write every row that changed."""
+        """Write every row that changed, and append the batch's versions to the history."""
         if self.changed:
             rows = [{"generation": generation, **self.rows[key]} for key in self.changed]
             conn.execute(_upsert(conn.dialect.name, self.table), rows)
             self.changed.clear()
-
-
-def _write_versions(conn: sa.Connection, generation: int, versions: list[Version]) -> None:
-    """Append versions to the history, in order, with the driver's executemany (no per-row
-    processing: the history is the projection's largest write)."""
-    if not versions:
-        return
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    statement = (
-        f"INSERT INTO {history.name} (generation, table_name, recorded_at, row) "
-        f"VALUES ({mark}, {mark}, {mark}, {mark})"
-    )
-    conn.exec_driver_sql(statement, [(generation, *version) for version in versions])
-    versions.clear()
+        if self.versions:
+            conn.execute(
+                sa.insert(history).values(
+                    generation=generation,
+                    table_name=self.table.name,
+                    recorded_from=min(recorded_at for recorded_at, _ in self.versions),
+                    versions=encode_versions(self.versions),
+                )
+            )
+            self.versions.clear()
 
 
 _UPSERTS: dict[tuple[str, str], sa.Insert] = {}
@@ -307,23 +302,22 @@ class FactBatch:
     def __init__(self, conn: sa.Connection, generation: int, envelopes: Sequence[Envelope]) -> None:
         self.conn = conn
         self.generation = generation
-        self.versions: list[Version] = []
         self.touched: dict[_Rows, None] = {}  # the tables the event being applied changed
-        versions, touched = self.versions, self.touched
-        self.cooperatives = _Rows(cooperatives, versions, touched)
-        self.periods = _Rows(membership_periods, versions, touched, group="cooperative_id")
-        self.activities = _Rows(activities, versions, touched)
-        self.attendances = _Rows(attendances, versions, touched, group="activity_id")
-        self.ambassadors = _Rows(ambassadors, versions, touched)
-        self.public_attendances = _Rows(public_attendances, versions, touched)
-        self.actions = _Rows(ambassador_actions, versions, touched)
-        self.sectors = _Rows(sectors, versions, touched)
-        self.partners = _Rows(partners, versions, touched)
-        self.research_projects = _Rows(research_projects, versions, touched)
-        self.sector_tables = _Rows(sector_tables, versions, touched)
-        self.table_members = _Rows(sector_table_members, versions, touched, group="table_id")
-        self.table_actions = _Rows(sector_table_actions, versions, touched)
-        self.placements = _Rows(retail_placements, versions, touched)
+        touched = self.touched
+        self.cooperatives = _Rows(cooperatives, touched)
+        self.periods = _Rows(membership_periods, touched, group="cooperative_id")
+        self.activities = _Rows(activities, touched)
+        self.attendances = _Rows(attendances, touched, group="activity_id")
+        self.ambassadors = _Rows(ambassadors, touched)
+        self.public_attendances = _Rows(public_attendances, touched)
+        self.actions = _Rows(ambassador_actions, touched)
+        self.sectors = _Rows(sectors, touched)
+        self.partners = _Rows(partners, touched)
+        self.research_projects = _Rows(research_projects, touched)
+        self.sector_tables = _Rows(sector_tables, touched)
+        self.table_members = _Rows(sector_table_members, touched, group="table_id")
+        self.table_actions = _Rows(sector_table_actions, touched)
+        self.placements = _Rows(retail_placements, touched)
         self.activity_partners: dict[str, dict[str, str]] = {}  # an activity's, replaced
         self._load(envelopes)
 
@@ -396,7 +390,6 @@ class FactBatch:
         conn, generation = self.conn, self.generation
         for table_rows in self._all_rows():
             table_rows.flush(conn, generation)
-        _write_versions(conn, generation, self.versions)
         if self.activity_partners:
             table = activity_partners
             for chunk in _chunks(sorted(self.activity_partners)):

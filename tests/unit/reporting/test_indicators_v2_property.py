@@ -6,6 +6,7 @@ up to that instant; and projecting the history again (a rebuild) gives identical
 from __future__ import annotations
 
 import itertools
+import json
 import random
 import uuid
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.reporting.facts import FACT_TABLES, HISTORY_TABLES, create_schema
+from services.reporting.facts import FACT_TABLES, create_schema, history
 from services.reporting.fiscal_year import FiscalYear, YearStart
 from services.reporting.indicators import (
     ACTIVITY_TYPES,
@@ -1005,13 +1006,20 @@ def test_figures_as_recorded_at_an_instant_equal_the_figures_of_what_was_recorde
     assert now == plain
 
 
-def rows_of(conn: sa.Connection, generation: int) -> dict[str, list[str]]:
-    """Every fact and history row of a generation (generation and history ids left out)."""
-    found = {}
-    for table in (*FACT_TABLES, *HISTORY_TABLES):
-        columns = [c for c in table.c if c.name not in {"generation", "history_id"}]
+def rows_of(conn: sa.Connection, generation: int) -> dict[str, list[Any]]:
+    """Every fact row of a generation (generation left out), and per table every version its
+    history holds, in the order they were made (however the batches grouped them)."""
+    found: dict[str, list[Any]] = {}
+    for table in FACT_TABLES:
+        columns = [c for c in table.c if c.name != "generation"]
         query = sa.select(*columns).where(table.c.generation == generation)
         found[table.name] = sorted(repr(tuple(row)) for row in conn.execute(query))
+    h = history.c
+    query = (
+        sa.select(h.table_name, h.versions).where(h.generation == generation).order_by(h.history_id)
+    )
+    for table_name, versions in conn.execute(query):
+        found.setdefault(f"history of {table_name}", []).extend(json.loads(versions))
     return found
 
 
