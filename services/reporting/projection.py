@@ -235,14 +235,18 @@ class _Rows:
 
     def update(self, row: Row, values: Mapping[str, Any]) -> None:
         """Change a row's columns; it is written only when a value differs."""
+        changed = versioned = False
         for column, value in values.items():
             if row[column] != value:
                 row[column] = value
-                key = self.key(row)
-                self.changed[key] = None
-                if column not in self.unversioned:
-                    self.touched[key] = None
-                    self.touched_tables[self] = None
+                changed = True
+                versioned = versioned or column not in self.unversioned
+        if changed:
+            key = self.key(row)
+            self.changed[key] = None
+            if versioned:
+                self.touched[key] = None
+                self.touched_tables[self] = None
 
     def record(self, recorded_at: str) -> None:
         """Keep the rows the event changed as versions recorded at ``recorded_at``."""
