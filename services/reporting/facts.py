@@ -394,21 +394,27 @@ def encode_versions(versions: list[tuple[str, list[Any]]]) -> str:
 
 
 def facts_as_recorded(
-    conn: sa.Connection, generation: int, instant: str
+    conn: sa.Connection,
+    generation: int,
+    instant: str,
+    only: tuple[sa.Table, ...] = VERSIONED_TABLES,
 ) -> dict[str, list[dict[str, Any]]]:
-    """Per versioned table, its rows as they stood at ``instant`` (recorded_at text).
-
-    Each row's latest version recorded at or before the instant, ``generation`` included.
+    """Per versioned table (of ``only``), its rows as they stood at ``instant`` (recorded_at
+    text): each row's latest version recorded at or before the instant, generation included.
     """
     h = history.c
-    tables = {t.name: t for t in VERSIONED_TABLES}
+    tables = {t.name: t for t in only if t in VERSIONED_TABLES}
     keys = {
         name: [i for i, c in enumerate(_columns(t)) if c.primary_key] for name, t in tables.items()
     }
     latest: dict[str, dict[Any, list[Any]]] = {name: {} for name in tables}
     query = (
         sa.select(h.table_name, h.versions)
-        .where(h.generation == generation, h.recorded_from <= instant)
+        .where(
+            h.generation == generation,
+            h.recorded_from <= instant,
+            h.table_name.in_(sorted(tables)),
+        )
         .order_by(h.history_id)
     )
     for table_name, versions in conn.execute(query):
@@ -421,6 +427,24 @@ def facts_as_recorded(
     return {
         name: [_decoded(tables[name], generation, values) for values in rows.values()]
         for name, rows in latest.items()
+    }
+
+
+def sector_labels(
+    conn: sa.Connection, generation: int, instant: str | None = None
+) -> dict[str, dict[str, str | None]]:
+    """The sector list, slug -> {fr, en} labels (as it stood at ``instant``, when given)."""
+    if instant is None:
+        r = sectors.c
+        rows: list[dict[str, Any]] = [
+            dict(row._mapping)
+            for row in conn.execute(sa.select(sectors).where(r.generation == generation))
+        ]
+    else:
+        rows = facts_as_recorded(conn, generation, instant, (sectors,))[sectors.name]
+    return {
+        row["slug"]: {"fr": row["label_fr"], "en": row["label_en"]}
+        for row in sorted(rows, key=lambda row: str(row["slug"]))
     }
 
 

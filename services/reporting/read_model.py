@@ -78,6 +78,15 @@ class ReadModel:
             "freshness": self.projector.freshness(),
         }
 
+    def sector_labels(
+        self, *, as_recorded: datetime | None = None
+    ) -> dict[str, dict[str, str | None]]:
+        """The sector list (slug -> {fr, en}), as it stood at ``as_recorded`` when given."""
+        instant = None if as_recorded is None else facts.recorded_at_text(as_recorded)
+        with self.database.reading() as conn:
+            generation = facts.active_generation(conn)
+            return facts.sector_labels(conn, generation, instant)
+
     def current_scalars(self) -> dict[str, float]:
         """The current fiscal year's scalar indicators (for OpenMetrics)."""
         answer = self.indicators(self.current_fiscal_year())

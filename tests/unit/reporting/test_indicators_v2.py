@@ -15,11 +15,13 @@ from services.reporting.facts import (
     create_schema,
     parse_recorded_at,
     recorded_at_text,
+    sector_labels,
 )
 from services.reporting.indicators import NOT_IN_DIRECTORY, PARTNER_KINDS, compute_indicators
 from services.reporting.projection import apply_events
+from services.reporting.read_model import ReadModel
 from shared.consumer import consumed_versions
-from shared.persistence import tracking_table
+from shared.persistence import Database, tracking_table
 from tests.unit.reporting.test_indicators import YEAR, History, indicators, project
 
 S = YEAR.start  # 2023-09-01
@@ -654,3 +656,60 @@ def test_a_model_of_the_previous_release_is_made_anew_and_replayed_from_the_star
 
     assert {"record_id", "withdrawn"} <= columns
     assert positions == {"COOP_MEMBERSHIP:events-membership-view": 7}
+
+
+def test_the_sector_list_as_it_stood(engine: sa.Engine) -> None:
+    history = History2()
+    define = {"slug": "microbrasserie", "label": {"fr": "Microbrasserie", "en": "Microbrewery"}}
+    history.event("SectorDefined", str(uuid.uuid4()), define)
+    noted = history.now - timedelta(microseconds=1)  # before the next event
+    relabel = {"slug": "microbrasserie", "label": {"fr": "Brasserie", "en": "Brewery"}}
+    history.event("SectorDefined", str(uuid.uuid4()), relabel)
+    added = {"slug": "design", "label": {"fr": "Design", "en": "Design"}}
+    history.event("SectorDefined", str(uuid.uuid4()), added)
+    project(engine, history)
+
+    with engine.connect() as conn:
+        then = sector_labels(conn, 1, recorded_at_text(noted))
+        now = sector_labels(conn, 1)
+
+    assert then == {"microbrasserie": {"fr": "Microbrasserie", "en": "Microbrewery"}}
+    assert now == {
+        "design": {"fr": "Design", "en": "Design"},
+        "microbrasserie": {"fr": "Brasserie", "en": "Brewery"},
+    }
+
+
+class _Projector:
+    """What the read model asks of the projector: tracking names and freshness."""
+
+    def tracking_names(self, generation: int) -> list[str]:
+        return [f"COOP_MEMBERSHIP:reporting-membership-g{generation}"]
+
+    def freshness(self) -> dict[str, Any]:
+        return {}
+
+
+def test_the_read_model_answers_as_recorded_and_keeps_answers_apart_by_instant(
+    tmp_path: Any,
+) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'reporting.db'}", app_name="reporting")
+    database.create_tables()
+    history = History2()
+    coop = history.join(S)
+    noted = history.now - timedelta(microseconds=1)  # before the void
+    history.void(coop)
+    with database.writing() as conn:
+        create_schema(conn)
+        apply_events(conn, 1, history.envelopes)
+    model = ReadModel(database, _Projector(), "09-01")  # type: ignore[arg-type]
+    montreal = timezone(timedelta(hours=-5))
+
+    then = model.indicators(YEAR, as_recorded=noted.astimezone(montreal))
+    now = model.indicators(YEAR)
+
+    assert then["as_recorded"] == recorded_at_text(noted)
+    assert then["indicators"]["members.total"] == 1
+    assert now["as_recorded"] is None
+    assert now["indicators"]["members.total"] == 0
+    database.engine.dispose()
