@@ -63,11 +63,10 @@ WHERE c.generation = (SELECT s.active_generation FROM reporting_state s WHERE s.
 
 -- reporting_v_membership_periods
 -- One row per membership period of a cooperative as it stands after corrections,
--- [start_on, end_on), with the cooperative's current region, sector and worker_members and
--- whether it is voided (a voided cooperative's periods count nowhere). A cooperative is
--- active on day d when one of its periods has start_on <= d and (end_on is null or
--- end_on > d). start_on is null only for a departure whose admission the projection never
--- received.
+-- [start_on, end_on), with the cooperative's current region, sector and worker_members. A
+-- voided cooperative's periods are left out (they count nowhere). A cooperative is active on
+-- day d when one of its periods has start_on <= d and (end_on is null or end_on > d).
+-- start_on is null only for a departure whose admission the projection never received.
 DROP VIEW IF EXISTS reporting_v_membership_periods;
 CREATE VIEW reporting_v_membership_periods AS
 SELECT
@@ -77,13 +76,13 @@ SELECT
     p.end_on,
     c.region,
     c.sector,
-    c.worker_members,
-    p.voided
+    c.worker_members
 FROM reporting_membership_periods p
 LEFT JOIN reporting_cooperatives c
        ON c.generation = p.generation AND c.cooperative_id = p.cooperative_id
 WHERE p.generation = (SELECT s.active_generation FROM reporting_state s WHERE s.id = 1)
-  AND (p.start_on IS NOT NULL OR p.end_on IS NOT NULL);
+  AND (p.start_on IS NOT NULL OR p.end_on IS NOT NULL)
+  AND NOT p.voided;
 
 -- reporting_v_activities
 -- One row per scheduled activity - type (formation, courtepointe, service_conseil, conference,

@@ -606,6 +606,7 @@ def test_bi_views_show_the_records_as_corrected_and_the_partnerships(engine: sa.
 
     statuses = {row["cooperative_id"]: row["status"] for row in view("reporting_v_cooperatives")}
     assert statuses == {voided: "voided", coop: "active"}
+    assert [p["cooperative_id"] for p in view("reporting_v_membership_periods")] == [coop]
     [attendance] = view("reporting_v_attendance")
     assert attendance["cooperative_id"] == voided
     assert attendance["cooperative_voided"] == 1
