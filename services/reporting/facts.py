@@ -425,7 +425,7 @@ def facts_as_recorded(
             if recorded_at <= instant:
                 rows[tuple(values[i] for i in key)] = values
     return {
-        name: [_decoded(tables[name], generation, values) for values in rows.values()]
+        name: _decoded(tables[name], generation, list(rows.values()))
         for name, rows in latest.items()
     }
 
@@ -448,12 +448,18 @@ def sector_labels(
     }
 
 
-def _decoded(table: sa.Table, generation: int, values: list[Any]) -> dict[str, Any]:
-    row: dict[str, Any] = {"generation": generation}
-    for column, value in zip(_columns(table), values, strict=True):
-        is_date = isinstance(column.type, sa.Date) and isinstance(value, str)
-        row[column.name] = date.fromisoformat(value) if is_date else value
-    return row
+def _decoded(table: sa.Table, generation: int, versions: list[list[Any]]) -> list[dict[str, Any]]:
+    """Versions' values as rows of the table (dates read back from their ISO text)."""
+    names = ["generation", *version_columns(table)]
+    dates = [i + 1 for i, c in enumerate(_columns(table)) if isinstance(c.type, sa.Date)]
+    rows = []
+    for values in versions:
+        row = [generation, *values]
+        for i in dates:
+            if row[i] is not None:
+                row[i] = date.fromisoformat(row[i])
+        rows.append(dict(zip(names, row, strict=True)))
+    return rows
 
 
 def recorded_at_text(moment: datetime) -> str:

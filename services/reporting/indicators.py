@@ -169,10 +169,18 @@ def _as_recorded(
     engine = sa.create_engine("sqlite://")
     try:
         with engine.begin() as memory:
-            FACT_TABLES[0].metadata.create_all(memory, tables=FACT_TABLES)
+            # The rows first, the indexes after (built in one pass each).
+            indexes = [index for table in FACT_TABLES for index in table.indexes]
+            for table in FACT_TABLES:
+                table.create(memory)
+            for table in FACT_TABLES:
+                for index in table.indexes:
+                    index.drop(memory)
             for table in FACT_TABLES:
                 for chunk in _chunks(rows.get(table.name, [])):
                     memory.execute(sa.insert(table), chunk)
+            for index in indexes:
+                index.create(memory)
             return compute_indicators(memory, generation, fiscal_year, cutoff)
     finally:
         engine.dispose()
