@@ -161,6 +161,22 @@ def _as_recorded(
         activity["member_attendances"], activity["participants"] = totals.get(
             activity["activity_id"], (0, 0)
         )
+
+    # Only what the year's figures read of the largest tables: activities dated in [S, C]
+    # (with their attendance and public attendance) and actions performed then.
+    def in_year(day: date | None) -> bool:
+        return day is not None and fiscal_year.start <= day <= cutoff
+
+    for name, column in (
+        (activities.name, "activity_date"),
+        (attendances.name, "activity_date"),
+        (ambassador_actions.name, "performed_on"),
+    ):
+        rows[name] = [row for row in rows[name] if in_year(row[column])]
+    kept = {activity["activity_id"] for activity in rows[activities.name]}
+    rows[public_attendances.name] = [
+        row for row in rows[public_attendances.name] if row["activity_id"] in kept
+    ]
     rows[activity_partners.name] = [
         {"generation": generation, "activity_id": activity["activity_id"], **names}
         for activity in rows[activities.name]
