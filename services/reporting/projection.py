@@ -14,6 +14,7 @@ transaction).
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -180,16 +181,13 @@ class _Rows:
         self.versions: list[Version] = []
         self.touched_tables = touched_tables
         self.key_columns = [c.name for c in table.primary_key.columns if c.name != "generation"]
+        # A row's key: its one key column's value, or the tuple of its key columns' values.
+        self.key: Callable[[Row], Any] = operator.itemgetter(*self.key_columns)
         self.group = group
         self.rows: dict[Any, Row] = {}
         self.groups: dict[Any, list[Row]] = {}
         self.changed: dict[Any, None] = {}  # keys, in the order they first changed
         self.touched: dict[Any, None] = {}  # keys of versioned changes by the event being applied
-
-    def key(self, row: Row) -> Any:
-        if len(self.key_columns) == 1:
-            return row[self.key_columns[0]]
-        return tuple(row[c] for c in self.key_columns)
 
     def load(
         self, conn: sa.Connection, generation: int, column: str, values: Iterable[Any]
