@@ -3,6 +3,10 @@
 Every fact table carries a ``generation`` in its primary key: a rebuild projects the streams
 into generation g+1 while g is still served, then switches ``reporting_state``'s active
 generation. Dates are business dates; identifiers are the UUID strings of the events.
+
+The fact tables hold each record's current state, as corrected (what the plain indicators
+read); ``reporting_history`` holds every version of every row with the instant it was recorded
+(what the indicators "as recorded" read, §11).
 """
 
 from __future__ import annotations
