@@ -326,7 +326,10 @@ def wait_for_projection(reporting_url: str, timeout: float = 60) -> None:
     with httpx.Client(timeout=5) as http:
         while time.monotonic() < deadline:
             streams = http.get(reporting_url + "/v1/projections/status").json()["streams"]
-            if all(s["lag"] == 0 and s["stream_last_sequence"] > 0 for s in streams.values()):
+            recorded = ("COOP_MEMBERSHIP", "COOP_EVENTS", "COOP_AMBASSADORS")  # not empty
+            if all(s["lag"] == 0 for s in streams.values()) and all(
+                streams[name]["stream_last_sequence"] > 0 for name in recorded if name in streams
+            ):
                 return
             time.sleep(0.1)
     raise RuntimeError("the reporting service did not catch up in time")

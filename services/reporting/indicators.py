@@ -3,30 +3,54 @@
 S is the fiscal year's start and C the cut-off; "in the year" means a business date in [S, C];
 a cooperative is active on d when one of its periods [start_on, end_on) contains d; counted
 activities are those not cancelled; an attendance's date is its activity's date.
+
+Records count as corrected (§5 v2): periods as they stand after corrections, an attendance on
+its activity's current type and date; withdrawn records count nowhere, and a voided
+cooperative, its attendances, its ambassadors and their actions count in no indicator.
+
+``as_recorded`` (§11, §16.8) computes the same figures from the facts as they stood at an
+instant: every table's latest versions recorded at or before it are copied into an in-memory
+model, and the same queries run there (an audit query: the plain one never reads history).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import date
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 import sqlalchemy as sa
 
 from services.reporting.facts import (
+    FACT_TABLES,
     activities,
     activity_partners,
     ambassador_actions,
     ambassadors,
     attendances,
     cooperatives,
+    facts_as_recorded,
     membership_periods,
+    partners,
     public_attendances,
+    recorded_at_text,
+    research_projects,
+    retail_placements,
+    sector_table_actions,
+    sector_table_members,
+    sector_tables,
 )
 from services.reporting.fiscal_year import FiscalYear, FiscalYearError
+from services.reporting.projection import partner_keys
 from services.reporting.regions import ACTIVITY_TYPES
 from shared.fields import REGION_CODES
+from shared.names import normalized_name
+from shared.vocabulary import PartnerKind, TableActionKind
+
+PARTNER_KINDS: tuple[str, ...] = tuple(kind.value for kind in PartnerKind)
+NOT_IN_DIRECTORY = "non_repertorie"
+TABLE_ACTION_KINDS: tuple[str, ...] = tuple(kind.value for kind in TableActionKind)
 
 INDICATOR_NAMES: tuple[str, ...] = (
     "members.total",
@@ -47,6 +71,7 @@ INDICATOR_NAMES: tuple[str, ...] = (
     "outreach.people_reached",
     "outreach.regions",
     "outreach.partners",
+    "outreach.partners_by_kind",
     "parcours.sessions",
     "parcours.participants",
     "parcours.regions",
@@ -54,6 +79,13 @@ INDICATOR_NAMES: tuple[str, ...] = (
     "ambassadors.actions",
     "ambassadors.people_reached",
     "ambassadors.active",
+    "research.projects",
+    "research.partners",
+    "sector_tables.active",
+    "sector_tables.member_cooperatives",
+    "sector_tables.actions",
+    "sector_tables.actions_by_kind",
+    "sector_tables.retailers",
 )
 
 _RATE_PLACES = Decimal("0.0001")
@@ -68,11 +100,17 @@ def participation_rate(participating: int, total: int) -> float:
 
 
 def compute_indicators(
-    conn: sa.Connection, generation: int, fiscal_year: FiscalYear, cutoff: date
+    conn: sa.Connection,
+    generation: int,
+    fiscal_year: FiscalYear,
+    cutoff: date,
+    *,
+    as_recorded: datetime | None = None,
 ) -> dict[str, object]:
-    """Every indicator of CONTRACT §5 for the year [S, cutoff], in INDICATOR_NAMES order.
+    """Every indicator of CONTRACT §5 and §12 for the year [S, cutoff], in INDICATOR_NAMES order.
 
-    Run it inside one transaction (repeatable read on PostgreSQL) for a consistent snapshot.
+    With ``as_recorded``, from the facts as they stood at that instant (§11). Run it inside
+    one transaction (repeatable read on PostgreSQL) for a consistent snapshot.
     """
     start = fiscal_year.start
     if not start <= cutoff <= fiscal_year.end:
@@ -80,6 +118,8 @@ def compute_indicators(
             f"cut-off {cutoff.isoformat()} is outside {fiscal_year.label} "
             f"({start.isoformat()} to {fiscal_year.end.isoformat()})"
         )
+    if as_recorded is not None:
+        return _as_recorded(conn, generation, fiscal_year, cutoff, recorded_at_text(as_recorded))
     query = _Queries(conn, generation, start, cutoff)
     total, members = query.members(fiscal_year)
     result: dict[str, object] = dict(members)
@@ -92,13 +132,105 @@ def compute_indicators(
     result["outreach.cine_discussions"] = by_type["cine_discussion"]
     result["outreach.people_reached"] = cine.people
     result["outreach.regions"] = cine.regions
-    result["outreach.partners"] = query.partners("cine_discussion")
+    result["outreach.partners"], result["outreach.partners_by_kind"] = query.partners(
+        "cine_discussion"
+    )
     parcours = query.public_reach("parcours_coop")
     result["parcours.sessions"] = by_type["parcours_coop"]
     result["parcours.participants"] = parcours.people
     result["parcours.regions"] = parcours.regions
     result.update(query.ambassadors())
+    result.update(query.research())
+    result.update(query.sector_tables())
     return {name: result[name] for name in INDICATOR_NAMES}
+
+
+def _as_recorded(
+    conn: sa.Connection, generation: int, fiscal_year: FiscalYear, cutoff: date, instant: str
+) -> dict[str, object]:
+    """The indicators from the facts' versions recorded at or before ``instant``."""
+    rows = facts_as_recorded(conn, generation, instant)
+    # An activity's attendance totals follow from its attendance as it stood.
+    totals: dict[str, list[int]] = {}
+    for attendance in rows[attendances.name]:
+        if not attendance["withdrawn"]:
+            total = totals.setdefault(attendance["activity_id"], [0, 0])
+            total[0] += 1
+            total[1] += attendance["participants"]
+    for activity in rows[activities.name]:
+        activity["member_attendances"], activity["participants"] = totals.get(
+            activity["activity_id"], (0, 0)
+        )
+
+    # Only what the year's figures read of the largest tables: activities dated in [S, C]
+    # (with their attendance and public attendance) and actions performed then.
+    def in_year(day: date | None) -> bool:
+        return day is not None and fiscal_year.start <= day <= cutoff
+
+    for name, column in (
+        (activities.name, "activity_date"),
+        (attendances.name, "activity_date"),
+        (ambassador_actions.name, "performed_on"),
+    ):
+        rows[name] = [row for row in rows[name] if in_year(row[column])]
+    kept = {activity["activity_id"] for activity in rows[activities.name]}
+    rows[public_attendances.name] = [
+        row for row in rows[public_attendances.name] if row["activity_id"] in kept
+    ]
+    rows[activity_partners.name] = [
+        {"generation": generation, "activity_id": activity["activity_id"], **names}
+        for activity in rows[activities.name]
+        for names in _partner_rows(activity["partners"])
+    ]
+    engine = sa.create_engine("sqlite://")
+    try:
+        with engine.begin() as memory:
+            # The rows first, the indexes after (built in one pass each).
+            indexes = [index for table in FACT_TABLES for index in table.indexes]
+            for table in FACT_TABLES:
+                table.create(memory)
+            for table in FACT_TABLES:
+                for index in table.indexes:
+                    index.drop(memory)
+            for table in FACT_TABLES:
+                for chunk in _chunks(rows.get(table.name, [])):
+                    memory.execute(sa.insert(table), chunk)
+            for index in indexes:
+                index.create(memory)
+            return compute_indicators(memory, generation, fiscal_year, cutoff)
+    finally:
+        engine.dispose()
+
+
+def _partner_rows(names: object) -> list[dict[str, str]]:
+    if not isinstance(names, list):
+        return []
+    keyed = partner_keys(n for n in names if isinstance(n, str))
+    return [{"partner_key": key, "partner": name} for key, name in keyed.items()]
+
+
+def _chunks(rows: list[dict[str, Any]], size: int = 5_000) -> Iterable[list[dict[str, Any]]]:
+    for first in range(0, len(rows), size):
+        yield rows[first : first + size]
+
+
+def partner_directory(
+    rows: Iterable[tuple[str, str | None, str | None, object]],
+) -> dict[str, tuple[str, str | None]]:
+    """Normalized name or alias -> (partner id, kind), from (id, name, kind, aliases) rows.
+
+    Names and aliases are unique in the directory (§12); should two partners claim one, the
+    partner whose name it is wins, then the smallest id.
+    """
+    names: dict[str, tuple[str, str | None]] = {}
+    aliases: dict[str, tuple[str, str | None]] = {}
+    for partner_id, name, kind, alias_list in sorted(rows, key=lambda r: r[0]):
+        if name:
+            names.setdefault(normalized_name(name), (partner_id, kind))
+        for alias in alias_list if isinstance(alias_list, list) else []:
+            if isinstance(alias, str):
+                aliases.setdefault(normalized_name(alias), (partner_id, kind))
+    return {**aliases, **names}
 
 
 def scalar_indicators(ind: Mapping[str, object]) -> dict[str, float]:
@@ -126,6 +258,7 @@ class _Queries:
         self.generation = generation
         self.start = start
         self.cutoff = cutoff
+        self._voided_ids: list[str] | None = None
 
     def _active_cooperatives(self) -> sa.Select[Any]:
         """Ids of the cooperatives active on C: a period [start_on, end_on) contains C.
@@ -142,6 +275,7 @@ class _Queries:
                 p.generation == self.generation,
                 sa.func.coalesce(p.start_on, p.start_on) <= self.cutoff,
                 sa.or_(p.end_on.is_(None), p.end_on > self.cutoff),
+                p.voided == sa.false(),
             )
             .distinct()
         )
@@ -182,7 +316,11 @@ class _Queries:
         p = membership_periods.c
         joins_by_day = self.conn.execute(
             sa.select(p.start_on, sa.func.count())
-            .where(p.generation == self.generation, p.start_on.between(self.start, self.cutoff))
+            .where(
+                p.generation == self.generation,
+                p.start_on.between(self.start, self.cutoff),
+                p.voided == sa.false(),
+            )
             .group_by(p.start_on)
         ).all()
         joined_by_month = dict.fromkeys(fiscal_year.months(self.cutoff), 0)
@@ -191,7 +329,9 @@ class _Queries:
             joined_by_month[f"{day.year:04d}-{day.month:02d}"] += int(count)
         left = self.conn.execute(
             sa.select(sa.func.count()).where(
-                p.generation == self.generation, p.end_on.between(self.start, self.cutoff)
+                p.generation == self.generation,
+                p.end_on.between(self.start, self.cutoff),
+                p.voided == sa.false(),
             )
         ).scalar_one()
         return total, {
@@ -218,6 +358,7 @@ class _Queries:
                     *condition,
                     t.activity_date.between(self.start, self.cutoff),
                     t.activity_cancelled == sa.false(),
+                    t.withdrawn == sa.false(),
                 )
                 .exists()
             )
@@ -268,8 +409,25 @@ class _Queries:
             by_type[activity_type] = int(count)
         return by_type
 
+    def _voided(self) -> list[str]:
+        """The voided cooperatives (few, usually none: read once, then filters only if any)."""
+        if self._voided_ids is None:
+            c = cooperatives.c
+            self._voided_ids = list(
+                self.conn.execute(
+                    sa.select(c.cooperative_id).where(
+                        c.generation == self.generation, c.voided == sa.true()
+                    )
+                ).scalars()
+            )
+        return self._voided_ids
+
     def attendance(self) -> dict[str, object]:
-        """Attendance records at counted activities in the year, and their participants."""
+        """Attendance records at counted activities in the year, and their participants.
+
+        The activities' running totals hold every record not withdrawn; a voided
+        cooperative's records (rare) are then taken off.
+        """
         a = activities.c
         count, participants = self.conn.execute(
             sa.select(
@@ -277,9 +435,21 @@ class _Queries:
                 sa.func.coalesce(sa.func.sum(a.participants), 0),
             ).where(*self._counted_activities())
         ).one()
+        t = attendances.c
+        voided_count, voided_participants = 0, 0
+        if self._voided():
+            voided_count, voided_participants = self.conn.execute(
+                sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(t.participants), 0)).where(
+                    t.generation == self.generation,
+                    t.cooperative_id.in_(self._voided()),
+                    t.activity_date.between(self.start, self.cutoff),
+                    t.activity_cancelled == sa.false(),
+                    t.withdrawn == sa.false(),
+                )
+            ).one()
         return {
-            "attendance.member_attendances": int(count),
-            "attendance.participants": int(participants),
+            "attendance.member_attendances": int(count) - int(voided_count),
+            "attendance.participants": int(participants) - int(voided_participants),
         }
 
     def public_reach(self, activity_type: str) -> _Reach:
@@ -298,33 +468,77 @@ class _Queries:
             )
             .where(
                 u.generation == self.generation,
+                u.withdrawn == sa.false(),
                 a.type == activity_type,
                 *self._counted_activities(),
             )
         ).one()
         return _Reach(int(people), int(regions))
 
-    def partners(self, activity_type: str) -> int:
+    def partners(self, activity_type: str) -> tuple[int, dict[str, int]]:
+        """Distinct partners of counted activities of a type, and how many of each kind.
+
+        A name equal (normalized, §16.7) to a directory partner's name or alias is that
+        partner, active or not; other names are partners of their own, not in the directory.
+        """
         a = activities.c
         r = activity_partners.c
-        count = self.conn.execute(
-            sa.select(sa.func.count(sa.distinct(r.partner_key)))
-            .select_from(
-                activity_partners.join(
-                    activities,
-                    sa.and_(a.generation == r.generation, a.activity_id == r.activity_id),
+        keys = {
+            key
+            for (key,) in self.conn.execute(
+                sa.select(r.partner_key)
+                .select_from(
+                    activity_partners.join(
+                        activities,
+                        sa.and_(a.generation == r.generation, a.activity_id == r.activity_id),
+                    )
+                )
+                .where(
+                    r.generation == self.generation,
+                    a.type == activity_type,
+                    *self._counted_activities(),
+                )
+                .distinct()
+            )
+        }
+        by_kind = {kind: 0 for kind in (*PARTNER_KINDS, NOT_IN_DIRECTORY)}
+        if not keys:
+            return 0, by_kind
+        d = partners.c
+        directory = partner_directory(
+            (row.partner_id, row.name, row.kind, row.aliases)
+            for row in self.conn.execute(
+                sa.select(d.partner_id, d.name, d.kind, d.aliases).where(
+                    d.generation == self.generation
                 )
             )
-            .where(
-                r.generation == self.generation,
-                a.type == activity_type,
-                *self._counted_activities(),
-            )
-        ).scalar_one()
-        return int(count)
+        )
+        found: dict[tuple[str, str], str] = {}
+        for key in keys:
+            known = directory.get(key)
+            if known is None:
+                found[("name", key)] = NOT_IN_DIRECTORY
+            else:
+                found[("partner", known[0])] = known[1] or NOT_IN_DIRECTORY
+        for kind in found.values():
+            by_kind[kind] = by_kind.get(kind, 0) + 1
+        return len(found), by_kind
 
     def ambassadors(self) -> dict[str, object]:
+        """Actions in the year, and ambassadors active on C; none of a voided cooperative's."""
         x = ambassador_actions.c
+        m = ambassadors.c
+        voided = self._voided()
+        leave_out_actions: list[sa.ColumnElement[bool]] = []
+        leave_out_ambassadors: list[sa.ColumnElement[bool]] = []
+        if voided:
+            of_voided = sa.select(m.ambassador_id).where(
+                m.generation == self.generation, m.cooperative_id.in_(voided)
+            )
+            leave_out_actions.append(x.ambassador_id.not_in(of_voided.scalar_subquery()))
+            leave_out_ambassadors.append(
+                sa.or_(m.cooperative_id.is_(None), m.cooperative_id.not_in(voided))
+            )
         mobilized, actions, people = self.conn.execute(
             sa.select(
                 sa.func.count(sa.distinct(x.ambassador_id)),
@@ -333,14 +547,16 @@ class _Queries:
             ).where(
                 x.generation == self.generation,
                 x.performed_on.between(self.start, self.cutoff),
+                x.withdrawn == sa.false(),
+                *leave_out_actions,
             )
         ).one()
-        m = ambassadors.c
         active = self.conn.execute(
             sa.select(sa.func.count()).where(
                 m.generation == self.generation,
                 m.enrolled_on <= self.cutoff,
                 sa.or_(m.ended_on.is_(None), m.ended_on > self.cutoff),
+                *leave_out_ambassadors,
             )
         ).scalar_one()
         return {
@@ -348,6 +564,89 @@ class _Queries:
             "ambassadors.actions": int(actions),
             "ambassadors.people_reached": int(people),
             "ambassadors.active": int(active),
+        }
+
+    def research(self) -> dict[str, object]:
+        """Projects under way at some point in the year, and their distinct partners."""
+        r = research_projects.c
+        projects = 0
+        partner_ids: set[str] = set()
+        for (ids,) in self.conn.execute(
+            sa.select(r.partner_ids).where(
+                r.generation == self.generation,
+                r.started_on <= self.cutoff,
+                sa.or_(r.ended_on.is_(None), r.ended_on >= self.start),
+            )
+        ):
+            projects += 1
+            partner_ids.update(i for i in (ids if isinstance(ids, list) else []) if i)
+        return {"research.projects": projects, "research.partners": len(partner_ids)}
+
+    def _active_tables(self) -> list[sa.ColumnElement[bool]]:
+        """Tables formed on or before C and not dissolved on or before C."""
+        g = sector_tables.c
+        return [
+            g.generation == self.generation,
+            g.formed_on <= self.cutoff,
+            sa.or_(g.dissolved_on.is_(None), g.dissolved_on > self.cutoff),
+        ]
+
+    def sector_tables(self) -> dict[str, object]:
+        g = sector_tables.c
+        active_tables = self.conn.execute(
+            sa.select(sa.func.count()).where(*self._active_tables())
+        ).scalar_one()
+        m = sector_table_members.c
+        q = membership_periods.c
+        members = 0
+        if active_tables:
+            member_on_cutoff = (
+                sa.select(q.cooperative_id)
+                .where(
+                    q.generation == self.generation,
+                    q.cooperative_id == m.cooperative_id,
+                    q.start_on <= self.cutoff,
+                    sa.or_(q.end_on.is_(None), q.end_on > self.cutoff),
+                    q.voided == sa.false(),
+                )
+                .exists()
+            )
+            members = self.conn.execute(
+                sa.select(sa.func.count(sa.distinct(m.cooperative_id))).where(
+                    m.generation == self.generation,
+                    m.joined_on <= self.cutoff,
+                    sa.or_(m.left_on.is_(None), m.left_on > self.cutoff),
+                    m.table_id.in_(sa.select(g.table_id).where(*self._active_tables())),
+                    member_on_cutoff,
+                )
+            ).scalar_one()
+        x = sector_table_actions.c
+        by_kind = dict.fromkeys(TABLE_ACTION_KINDS, 0)
+        for kind, count in self.conn.execute(
+            sa.select(x.kind, sa.func.count())
+            .where(
+                x.generation == self.generation,
+                x.performed_on.between(self.start, self.cutoff),
+                x.withdrawn == sa.false(),
+            )
+            .group_by(x.kind)
+        ):
+            if kind is not None:
+                by_kind[kind] = by_kind.get(kind, 0) + int(count)
+        p = retail_placements.c
+        retailers = self.conn.execute(
+            sa.select(sa.func.count(sa.distinct(p.retailer_id))).where(
+                p.generation == self.generation,
+                p.started_on <= self.cutoff,
+                sa.or_(p.ended_on.is_(None), p.ended_on > self.cutoff),
+            )
+        ).scalar_one()
+        return {
+            "sector_tables.active": int(active_tables),
+            "sector_tables.member_cooperatives": int(members),
+            "sector_tables.actions": sum(by_kind.values()),
+            "sector_tables.actions_by_kind": by_kind,
+            "sector_tables.retailers": int(retailers),
         }
 
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import uuid
-from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
@@ -217,49 +215,6 @@ class History:
         )
 
 
-def _engines() -> list[Any]:
-    params: list[Any] = ["sqlite-memory", "sqlite-file"]
-    params.append(
-        pytest.param(
-            "postgresql",
-            marks=[
-                pytest.mark.postgres,
-                pytest.mark.skipif(
-                    not os.environ.get("COOP_TEST_POSTGRES_URL"),
-                    reason="needs COOP_TEST_POSTGRES_URL",
-                ),
-            ],
-        )
-    )
-    return params
-
-
-@pytest.fixture(params=_engines())
-def engine(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[sa.Engine]:
-    """A database with the reporting schema: SQLite (memory, file) or a fresh PostgreSQL schema."""
-    if request.param == "sqlite-memory":
-        engine = sa.create_engine("sqlite://")
-    elif request.param == "sqlite-file":
-        engine = sa.create_engine(f"sqlite:///{tmp_path / 'reporting.db'}")
-    else:
-        schema = f"reporting_test_{uuid.uuid4().hex[:12]}"
-        admin = sa.create_engine(os.environ["COOP_TEST_POSTGRES_URL"])
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-        engine = sa.create_engine(
-            os.environ["COOP_TEST_POSTGRES_URL"],
-            connect_args={"options": f"-csearch_path={schema}"},
-        )
-    with engine.begin() as conn:
-        create_schema(conn)
-    yield engine
-    engine.dispose()
-    if request.param == "postgresql":
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        admin.dispose()
-
-
 def project(engine: sa.Engine, history: History, generation: int = 1) -> None:
     """The history as one batch (the property tests cut histories every other way)."""
     with engine.begin() as conn:
@@ -334,6 +289,8 @@ def test_scalar_indicators_keeps_only_the_numbers_as_floats(engine: sa.Engine) -
             "members.by_sector",
             "participation.by_activity_type",
             "activities.by_type",
+            "outreach.partners_by_kind",
+            "sector_tables.actions_by_kind",
         }
     }
     assert all(type(value) is float for value in scalars.values())
@@ -1018,6 +975,69 @@ def test_a_repeated_admission_event_opens_a_single_period(engine: sa.Engine) -> 
     assert result["members.total"] == 1
 
 
+def partnerships_history(history: History, coop: str) -> None:
+    """A sector, a partner, a research project and a sector table with a member, an action
+    and a retail placement."""
+    history.event(
+        "SectorDefined",
+        str(uuid.uuid4()),
+        {"slug": "microbrasserie", "label": {"fr": "Microbrasserie", "en": "Microbrewery"}},
+    )
+    partner = str(uuid.uuid4())
+    history.event(
+        "PartnerRegistered",
+        partner,
+        {
+            "partner_id": partner,
+            "name": "Dépanneur Exemple",
+            "kind": "detaillant",
+            "region": "06",
+            "aliases": [],
+            "website": None,
+        },
+    )
+    project = str(uuid.uuid4())
+    history.event(
+        "ResearchProjectStarted",
+        project,
+        {
+            "project_id": project,
+            "title": "Étude",
+            "theme": None,
+            "partner_ids": [partner],
+            "started_on": "2023-10-01",
+        },
+    )
+    table = str(uuid.uuid4())
+    for event_type, data in (
+        (
+            "SectorTableFormed",
+            {"name": "Table", "sector": "microbrasserie", "formed_on": "2023-09-15"},
+        ),
+        ("SectorTableMemberAdded", {"cooperative_id": coop, "joined_on": "2023-09-20"}),
+        (
+            "SectorTableActionLogged",
+            {
+                "action_id": str(uuid.uuid4()),
+                "kind": "visibilite",
+                "title": "Salon",
+                "performed_on": "2023-10-05",
+                "partner_ids": [],
+            },
+        ),
+        (
+            "RetailPlacementSecured",
+            {
+                "placement_id": str(uuid.uuid4()),
+                "retailer_id": partner,
+                "started_on": "2023-11-01",
+                "note": None,
+            },
+        ),
+    ):
+        history.event(event_type, table, {"table_id": table, **data})
+
+
 def test_projecting_the_same_history_twice_gives_identical_facts(engine: sa.Engine) -> None:
     history = History()
     coop = history.join(date(2023, 9, 10), region="02")
@@ -1030,6 +1050,7 @@ def test_projecting_the_same_history_twice_gives_identical_facts(engine: sa.Engi
     ambassador = history.enroll(coop, date(2023, 9, 10))
     history.act(ambassador, date(2023, 10, 1), None)
     history.deactivate(ambassador, date(2023, 11, 1))
+    partnerships_history(history, coop)
 
     project(engine, history, generation=1)
     project(engine, history, generation=2)

@@ -19,12 +19,33 @@ from hypothesis import strategies as st
 
 from services.reporting.facts import FACT_TABLES, create_schema
 from services.reporting.fiscal_year import FiscalYear, YearStart
-from services.reporting.indicators import ACTIVITY_TYPES, REGION_CODES, compute_indicators
+from services.reporting.indicators import (
+    ACTIVITY_TYPES,
+    NOT_IN_DIRECTORY,
+    PARTNER_KINDS,
+    REGION_CODES,
+    TABLE_ACTION_KINDS,
+    compute_indicators,
+)
 from services.reporting.projection import apply_event, apply_events, drop_generation
+from shared.names import normalized_name
 
 REGIONS = ["01", "02", "03", "06"]
 SECTORS = ["boulangerie", "microbrasserie", "imprimerie"]
-PARTNERS = ["Pôle ÉS", " pôle és ", "PÔLE ÉS", "Maison", "maison  ", "Straße", "STRASSE", "Cégep"]
+PARTNERS = [
+    "Pôle ÉS",
+    " pôle és ",
+    "PÔLE ÉS",
+    "Maison",
+    "maison  ",
+    "Straße",
+    "STRASSE",
+    "Cégep",
+    "L’Atelier",
+    "l'atelier",
+    "Est–Ouest",
+    "est-ouest",
+]
 # Film-discussions and Parcours COOP sessions have indicators of their own: draw them more often.
 WEIGHTED_TYPES = [*ACTIVITY_TYPES, *["cine_discussion"] * 4, *["parcours_coop"] * 2]
 YEAR_STARTS = [YearStart(9, 1), YearStart(1, 1), YearStart(7, 15)]
@@ -376,6 +397,7 @@ def expected_indicators(h: History) -> dict[str, Any]:
         return len(regions - {None})
 
     cine = of_type("cine_discussion")
+    cine_partners = {normalized_name(p) for a in cine for p in a.partners} - {""}
     parcours = of_type("parcours_coop")
     actions = [(m.id, people) for m in h.ambassadors for on, people in m.actions if in_year(on)]
 
@@ -400,7 +422,11 @@ def expected_indicators(h: History) -> dict[str, Any]:
         "outreach.cine_discussions": len(cine),
         "outreach.people_reached": sum(n for a in cine for n, _ in a.public),
         "outreach.regions": public_regions(cine),
-        "outreach.partners": len({p.strip().casefold() for a in cine for p in a.partners}),
+        "outreach.partners": len(cine_partners),
+        "outreach.partners_by_kind": {
+            **dict.fromkeys(PARTNER_KINDS, 0),
+            NOT_IN_DIRECTORY: len(cine_partners),
+        },
         "parcours.sessions": len(parcours),
         "parcours.participants": sum(n for a in parcours for n, _ in a.public),
         "parcours.regions": public_regions(parcours),
@@ -412,6 +438,14 @@ def expected_indicators(h: History) -> dict[str, Any]:
             for m in h.ambassadors
             if m.enrolled_on <= c and (m.ended_on is None or m.ended_on > c)
         ),
+        # No partnerships stream in these histories.
+        "research.projects": 0,
+        "research.partners": 0,
+        "sector_tables.active": 0,
+        "sector_tables.member_cooperatives": 0,
+        "sector_tables.actions": 0,
+        "sector_tables.actions_by_kind": dict.fromkeys(TABLE_ACTION_KINDS, 0),
+        "sector_tables.retailers": 0,
     }
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from services.reporting.indicators import NOT_IN_DIRECTORY, PARTNER_KINDS, TABLE_ACTION_KINDS
 from services.reporting.presentation import (
     INDICATOR_NAMES,
     annual_report_html,
@@ -41,6 +42,8 @@ OBJECT_INDICATORS = {
     "members.by_sector",
     "participation.by_activity_type",
     "activities.by_type",
+    "outreach.partners_by_kind",
+    "sector_tables.actions_by_kind",
 }
 SVG_BLOCK = re.compile(r"<svg\b.*?</svg>", re.DOTALL)
 
@@ -73,6 +76,12 @@ def sample_answer() -> dict[str, Any]:
             "outreach.people_reached": 1012,
             "outreach.regions": 12,
             "outreach.partners": 25,
+            "outreach.partners_by_kind": {
+                **dict.fromkeys(PARTNER_KINDS, 0),
+                "reseau_cooperatif": 2,
+                "economie_sociale": 4,
+                NOT_IN_DIRECTORY: 19,
+            },
             "parcours.sessions": 8,
             "parcours.participants": 90,
             "parcours.regions": 5,
@@ -80,6 +89,17 @@ def sample_answer() -> dict[str, Any]:
             "ambassadors.actions": 57,
             "ambassadors.people_reached": 480,
             "ambassadors.active": 22,
+            "research.projects": 2,
+            "research.partners": 2,
+            "sector_tables.active": 2,
+            "sector_tables.member_cooperatives": 9,
+            "sector_tables.actions": 6,
+            "sector_tables.actions_by_kind": {
+                **dict.fromkeys(TABLE_ACTION_KINDS, 0),
+                "visibilite": 4,
+                "representation": 2,
+            },
+            "sector_tables.retailers": 10,
         },
         "freshness": {
             "membership": {"last_sequence": 1432, "last_event_at": "2024-09-02T14:03:11Z"},
@@ -123,7 +143,7 @@ def visible(text: str) -> str:
 
 def test_the_sample_answer_carries_every_indicator_of_the_contract() -> None:
     assert set(sample_answer()["indicators"]) == set(INDICATOR_NAMES)
-    assert len(INDICATOR_NAMES) == 25
+    assert len(INDICATOR_NAMES) == 33
 
 
 # --- regions and labels --------------------------------------------------------------------------
