@@ -43,7 +43,7 @@ from shared.application import StaleVersionError
 from shared.asyncapi import serve_asyncapi
 from shared.i18n import LanguageHeaders, language_headers, negotiate, scope_language
 from shared.logs import correlation_id, trace_parent
-from shared.metrics import OPENMETRICS_CONTENT_TYPE, ServiceMetrics
+from shared.metrics import ServiceMetrics
 from shared.openapi import ascii_title, complete_openapi, operation_id, package_version, serve_docs
 from shared.persistence import (
     CommandContext,
@@ -812,8 +812,9 @@ def create_api(
         return {"scopes": sorted(request.state.scopes)}
 
     @app.get("/metrics", include_in_schema=False)
-    async def metrics() -> Response:
-        return Response(edge.metrics.render(), media_type=OPENMETRICS_CONTENT_TYPE)
+    async def metrics(request: Request) -> Response:
+        body, media_type = edge.metrics.exposition(request.headers.get("accept", ""))
+        return Response(body, media_type=media_type)
 
     app.add_middleware(BodyLimit)
     app.add_middleware(LanguageHeaders)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.openmetrics.exposition import CONTENT_TYPE_LATEST, generate_latest
+import contextlib
 
-OPENMETRICS_CONTENT_TYPE = CONTENT_TYPE_LATEST
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import exposition as text_format
+from prometheus_client.openmetrics import exposition as openmetrics
+
+OPENMETRICS_CONTENT_TYPE = openmetrics.CONTENT_TYPE_LATEST
+PROMETHEUS_TEXT_CONTENT_TYPE = text_format.CONTENT_TYPE_LATEST
 
 
 class ServiceMetrics:
@@ -61,4 +65,17 @@ class ServiceMetrics:
 
     def render(self) -> bytes:
         """The OpenMetrics exposition of every metric."""
-        return generate_latest(self.registry)
+        return openmetrics.generate_latest(self.registry)
+
+    def exposition(self, accept: str) -> tuple[bytes, str]:
+        """Every metric, as Prometheus text when `accept` asks for it, else OpenMetrics."""
+        wanted = accept.lower()
+        if "text/plain" in wanted and "application/openmetrics-text" not in wanted:
+            return text_format.generate_latest(self.registry), PROMETHEUS_TEXT_CONTENT_TYPE
+        return self.render(), OPENMETRICS_CONTENT_TYPE
+
+    def forget_consumer(self, consumer: str) -> None:
+        """Remove a consumer's series (a rebuilt projection's old consumers go away)."""
+        for metric in (self.consumer_lag, self.consumer_applied, self.consumer_parked):
+            with contextlib.suppress(KeyError):
+                metric.remove(consumer)

@@ -268,6 +268,7 @@ class Projector:
             for stream, consumer in old.consumers.items():
                 with contextlib.suppress(Exception):
                     await js.delete_consumer(stream, consumer.durable)
+                self.metrics.forget_consumer(consumer.durable)
         except Exception as error:
             log.warning("could not delete old durable consumers: %s", error)
 
@@ -279,9 +280,14 @@ class Projector:
         return {name: await c.status() for name, c in live.consumers.items()}
 
     async def _update_lag_metrics(self) -> None:
+        """One lag series per consumer, under the consumer's own name (as it reports itself)."""
+        live = self.live
+        if live is None:
+            return
         with contextlib.suppress(Exception):
-            for name, status in (await self.statuses()).items():
-                self.metrics.consumer_lag.labels(name).set(status.lag)
+            for consumer in live.consumers.values():
+                status = await consumer.status()
+                self.metrics.consumer_lag.labels(consumer.durable).set(status.lag)
 
     def tracking_names(self, generation: int) -> list[str]:
         """The tracking rows of a generation's consumers, in stream order."""
