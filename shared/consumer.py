@@ -174,6 +174,20 @@ class StreamConsumer:
         await self.messaging.ensure_stream(self.contract)
         js = await self.messaging.jetstream()
         position = await asyncio.to_thread(self.last_applied)
+        stream_end = (await js.stream_info(self.contract.stream)).state.last_seq or 0
+        if position > stream_end:
+            # The stream ends before what was applied: its store was lost or restored from an
+            # older copy, and its publisher sends the missing events again. Read it from the
+            # start; what was already applied is skipped by aggregate version.
+            log.warning(
+                "consumer %s: stream %s ends at %d, before the applied position %d (a lost or "
+                "restored NATS store); reading it again from the start",
+                self.durable,
+                self.contract.stream,
+                stream_end,
+                position,
+            )
+            position = 0
         with contextlib.suppress(NotFoundError):
             await js.delete_consumer(self.contract.stream, self.durable)
         config = ConsumerConfig(
@@ -195,6 +209,9 @@ class StreamConsumer:
                     messages = await batches.fetch(self.batch_size, timeout=1)
                 except nats.errors.TimeoutError:
                     self.caught_up.set()
+                    # A consumer gone with its stream (a lost or restored NATS store) raises
+                    # here, and the consumer starts over from what the stream holds now.
+                    await js.consumer_info(self.contract.stream, self.durable)
                     await self._update_lag(js)
                     continue
                 position = await asyncio.to_thread(self._apply_batch_in_turn, messages, fresh)

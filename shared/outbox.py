@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 NOTIFICATION_HEADER = "Coop-Notification-Id"
 ACK_STALL_SECONDS = 5.0  # a batch is given up when its ack did not come for this long
+STREAM_CHECK_SECONDS = 5.0  # while idle, how often the relay checks its stream is intact
 RECONCILE_LIMIT = 10_000  # at most this many of its messages are checked for gaps at start
 # While publishing without pause, the position is recorded at most this often (and whenever the
 # relay goes idle): a relay restarted from an older position reads the stream's last message.
@@ -37,6 +38,10 @@ RECORD_EVERY_SECONDS = 0.25
 CHAIN_UP_TO = 16
 _ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 Mapping = Callable[[Any], tuple[str, dict[str, Any]] | None]
+
+
+class StreamBehindError(Exception):
+    """The stream holds less than the relay published: its store was lost or restored."""
 
 
 class OutboxRelay:
@@ -96,12 +101,18 @@ class OutboxRelay:
                     await self._ensure_stream()
                     await self._reconcile()
                     delay = 0.1
+                    idle_since = time.monotonic()
                     while not self._stopping and await self.leadership.held():
                         self._wakeup.clear()  # a poke while publishing means: look again
-                        if not await self._pump():
-                            await self._record_position()
-                            with contextlib.suppress(TimeoutError):
-                                await asyncio.wait_for(self._wakeup.wait(), 0.5)
+                        if await self._pump():
+                            idle_since = time.monotonic()
+                            continue
+                        await self._record_position()
+                        if time.monotonic() - idle_since > STREAM_CHECK_SECONDS:
+                            await self._check_stream()
+                            idle_since = time.monotonic()
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(self._wakeup.wait(), 0.5)
                     await self._record_position()
                 except asyncio.CancelledError:
                     raise
@@ -114,6 +125,16 @@ class OutboxRelay:
                 await self._batch_publisher.close()
                 self._batch_publisher = None
             await self.leadership.release()
+
+    async def _check_stream(self) -> None:
+        """While idle, make sure the stream still holds what was published: a stream that is
+        gone or ends earlier (a lost or restored NATS store) makes the relay start over."""
+        js = await self._jetstream()
+        info = await js.stream_info(self.contract.stream)  # NotFoundError when it is gone
+        if self._last_seq is not None and (info.state.last_seq or 0) < self._last_seq:
+            raise StreamBehindError(
+                f"the stream ends at {info.state.last_seq}, before sequence {self._last_seq}"
+            )
 
     def stop(self) -> None:
         """Ask the loop to end."""
@@ -159,6 +180,19 @@ class OutboxRelay:
                     last_seq = await self._acked(await publisher.send(messages, last_seq))
                     last_id = messages[-1][2]["Nats-Msg-Id"]
                     self.metrics.relay_published.inc(len(messages))
+        if on_stream < recorded:
+            # The stream ends before what this relay recorded as published: its store was lost
+            # or restored from an older copy. Publish again from where the stream ends; the
+            # consumers skip what they had already applied (by aggregate version).
+            log.warning(
+                "relay %s: the stream ends at notification %d, before the recorded position %d "
+                "(a lost or restored NATS store); publishing again from there",
+                self.contract.stream,
+                on_stream,
+                recorded,
+            )
+            recorded = on_stream
+            await asyncio.to_thread(self._save_position, recorded)
         self.position = max(recorded, on_stream)
         self._recorded = recorded
         self._last_seq, self._last_id = last_seq, last_id
