@@ -234,3 +234,33 @@ async def test_a_consumer_starts_from_its_tracking_row(world: World) -> None:
     assert [(r.name, r.position) for r in rows] == [
         (f"{MEMBERSHIP.stream}:{DURABLE}", first_of_other)
     ]
+
+
+async def test_a_poison_message_in_a_large_batch_is_found_by_halving_not_one_by_one(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cooperatives = [str(uuid4()) for _ in range(400)]
+    for cooperative_id in cooperatives[:200]:
+        await world.publish(history(cooperative_id)[0])
+    poison = await world.publish(
+        {**envelope(cooperatives[0], 7, "CoopLeft", reason=None), "_msg_id": str(uuid4())}
+    )  # no left_on: it cannot be applied
+    for cooperative_id in cooperatives[200:]:
+        last = await world.publish(history(cooperative_id)[0])
+
+    alone: list[int] = []
+    consumer = world.consumer()
+    applied_alone = consumer._apply_with_retries
+
+    def counted(conn: Any, envelope: Any, message: Any) -> str | None:
+        alone.append(envelope.aggregate_version)
+        return applied_alone(conn, envelope, message)
+
+    monkeypatch.setattr(consumer, "_apply_with_retries", counted)
+    async with consuming(consumer):
+        await applied_up_to(consumer, last)
+
+    assert world.parked() == [(poison, "coop.membership.CoopLeft")]
+    assert all(world.view.is_member_on(c, date(2024, 1, 10)) for c in cooperatives[1:])
+    # Only the poison message was ever applied on its own (one by one: all 401 would be).
+    assert alone == [7]
