@@ -13,6 +13,8 @@ COMPOSITION_ROOTS = {
     "events": "services.events.main",
     "ambassadors": "services.ambassadors.main",
     "reporting": "services.reporting.main",
+    "partnerships": "services.partnerships.main",
+    "console": "services.console.main",
 }
 
 

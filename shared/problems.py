@@ -166,6 +166,7 @@ class Problem(Exception):
         slug: str | None = None,
         errors: list[dict[str, str]] | None = None,
         headers: dict[str, str] | None = None,
+        extensions: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(detail)
         self.status = status
@@ -173,6 +174,8 @@ class Problem(Exception):
         self.slug = slug or SLUGS.get(status, "error")
         self.errors = errors
         self.headers = headers or {}
+        self.extensions = extensions or {}
+        """Members of the problem document beyond RFC 9457's (e.g. `existing_id`)."""
 
     def body(self, lang: str = "fr", instance: str | None = None) -> dict[str, Any]:
         """The problem+json document in `lang` (`fr` or `en`)."""
@@ -188,6 +191,7 @@ class Problem(Exception):
         }
         if instance:
             document["instance"] = instance
+        document.update(self.extensions)
         if self.status == 422:
             document["errors"] = [
                 {

@@ -14,8 +14,15 @@ from pathlib import Path
 
 from shared.errors import ConfigurationError
 
-SERVICES = ("membership", "events", "ambassadors", "reporting")
-DEFAULT_PORTS = {"membership": 8001, "events": 8002, "ambassadors": 8003, "reporting": 8004}
+SERVICES = ("membership", "events", "ambassadors", "reporting", "partnerships", "console")
+DEFAULT_PORTS = {
+    "membership": 8001,
+    "events": 8002,
+    "ambassadors": 8003,
+    "reporting": 8004,
+    "partnerships": 8005,
+    "console": 8000,
+}
 SCOPES = frozenset(
     {
         "read",

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 import threading
 from collections.abc import Sequence
@@ -26,6 +25,7 @@ from shared.consumer import ConsumerStatus, StreamConsumer, forget_consumer
 from shared.contracts.ambassadors import AMBASSADORS
 from shared.contracts.events import EVENTS
 from shared.contracts.membership import MEMBERSHIP
+from shared.contracts.partnerships import PARTNERSHIPS
 from shared.integration import Envelope, StreamContract
 from shared.messaging import Messaging
 from shared.metrics import ServiceMetrics
@@ -34,23 +34,6 @@ from shared.persistence import Database, tracking_table
 log = logging.getLogger(__name__)
 
 
-def _partnerships_contract() -> StreamContract:
-    """`COOP_PARTNERSHIPS` as its publisher declares it (with any upcasters), else by name.
-
-    The projection reads the envelopes' ``data`` only, so the stream's name is all it needs
-    when the publisher's contract module is not installed.
-    """
-    try:
-        module = importlib.import_module("shared.contracts.partnerships")
-    except ModuleNotFoundError:
-        module = None
-    contract = getattr(module, "PARTNERSHIPS", None)
-    if isinstance(contract, StreamContract):
-        return contract
-    return StreamContract(stream="COOP_PARTNERSHIPS", service="partnerships")
-
-
-PARTNERSHIPS = _partnerships_contract()
 STREAMS: tuple[StreamContract, ...] = (MEMBERSHIP, EVENTS, AMBASSADORS, PARTNERSHIPS)
 # Events applied per transaction at most, when a backlog waits (a rebuild); live traffic comes
 # in smaller batches. Measured on a rebuild of 1,000,000 events: 10,000 → 10.7 k/s and 214 MiB,
