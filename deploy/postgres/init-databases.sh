@@ -8,6 +8,8 @@
 # Environment (passwords come from .env, see .env.example — never write them here):
 #   COOP_MEMBERSHIP_DB_PASSWORD, COOP_EVENTS_DB_PASSWORD, COOP_AMBASSADORS_DB_PASSWORD,
 #   COOP_REPORTING_DB_PASSWORD   each service's role
+#   COOP_PARTNERSHIPS_DB_PASSWORD
+#   COOP_CONSOLE_DB_PASSWORD     (the console keeps its sign-in sessions only)
 #   COOP_BI_DB_PASSWORD          the read-only role for BI tools (Grafana, Metabase, Superset)
 #   COOP_DB_NAME_PREFIX          prefix of every role and database (default: coop)
 #   POSTGRES_USER, POSTGRES_DB   the superuser and its database (set by the postgres image)
@@ -58,6 +60,8 @@ create_service_database membership "${COOP_MEMBERSHIP_DB_PASSWORD:?COOP_MEMBERSH
 create_service_database events "${COOP_EVENTS_DB_PASSWORD:?COOP_EVENTS_DB_PASSWORD is required}"
 create_service_database ambassadors "${COOP_AMBASSADORS_DB_PASSWORD:?COOP_AMBASSADORS_DB_PASSWORD is required}"
 create_service_database reporting "${COOP_REPORTING_DB_PASSWORD:?COOP_REPORTING_DB_PASSWORD is required}"
+create_service_database partnerships "${COOP_PARTNERSHIPS_DB_PASSWORD:?COOP_PARTNERSHIPS_DB_PASSWORD is required}"
+create_service_database console "${COOP_CONSOLE_DB_PASSWORD:?COOP_CONSOLE_DB_PASSWORD is required}"
 
 bi="${prefix}_bi"
 reporting="${prefix}_reporting"
