@@ -345,6 +345,22 @@ def indicators_csv(answer: Mapping[str, Any]) -> str:
     return buffer.getvalue()
 
 
+def scalar_values(indicators: Mapping[str, Any]) -> dict[str, Any]:
+    """Only the scalar indicators (JSON numbers), in their order."""
+    return {name: value for name, value in indicators.items() if _is_number(value)}
+
+
+def series_csv(years: Sequence[Mapping[str, Any]]) -> str:
+    """A series as CSV: header ``fiscal_year,indicator,value``, one row per year's scalar."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(("fiscal_year", "indicator", "value"))
+    for year in years:
+        for name, value in year["indicators"].items():
+            writer.writerow((year["fiscal_year"], name, _csv_value(value)))
+    return buffer.getvalue()
+
+
 # --- the report's content ----------------------------------------------------------------------
 
 
@@ -803,7 +819,9 @@ def _html_table(table: _Table) -> str:
     return f"<table>{caption}\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>"
 
 
-def annual_report_html(answer: Mapping[str, Any], lang: str = "fr") -> str:
+def annual_report_html(
+    answer: Mapping[str, Any], lang: str = "fr", *, previous: Mapping[str, Any] | None = None
+) -> str:
     """Return the annual report's indicator section as an HTML page with inline SVG charts."""
     report = _build_report(answer, lang)
     data_label = _REPORT_TEXT[lang]["data"]
@@ -860,7 +878,9 @@ def _md_table(table: _Table) -> list[str]:
     return lines
 
 
-def annual_report_markdown(answer: Mapping[str, Any], lang: str = "fr") -> str:
+def annual_report_markdown(
+    answer: Mapping[str, Any], lang: str = "fr", *, previous: Mapping[str, Any] | None = None
+) -> str:
     """Return the annual report's indicator section as Markdown, each chart as SVG and table.
 
     Each chart is an inline SVG block (raw HTML, without blank lines, so CommonMark keeps it
@@ -907,9 +927,17 @@ def _raw_text(name: str, closing: str) -> str:
     return content
 
 
-def dashboard_html(lang: str = "fr", *, fiscal_year: str, api_base: str = "") -> str:
+def dashboard_html(
+    lang: str = "fr",
+    *,
+    data: Mapping[str, Any],
+    previous: Mapping[str, Any] | None = None,
+    years: Sequence[Mapping[str, Any]] | None = None,
+    api_base: str = "",
+) -> str:
     """Return the self-contained dashboard page of a fiscal year; it fetches its figures."""
     _check_lang(lang)
+    fiscal_year = str(data["fiscal_year"])
     text = _DASHBOARD_TEXT[lang]
     other = "en" if lang == "fr" else "fr"
     config = {
