@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
@@ -31,6 +32,7 @@ from services.reporting.presentation import (
     annual_report_html,
     annual_report_markdown,
     dashboard_html,
+    favicon_svg,
     indicators_csv,
     scalar_values,
     series_csv,
@@ -520,12 +522,27 @@ def routes(read_model: ReadModel, projector: Projector, records: Records) -> API
         language = _lang(lang)
         data = await answer(fiscal_year, as_of, as_recorded, view)
         previous = await previous_answer(data, as_of)
+        labels = await asyncio.to_thread(sector_labels)
         if "text/markdown" in request.headers.get("accept", ""):
             return Response(
-                annual_report_markdown(data, language, previous=previous),
+                annual_report_markdown(data, language, previous=previous, sector_labels=labels),
                 media_type="text/markdown; charset=utf-8",
             )
-        return HTMLResponse(annual_report_html(data, language, previous=previous))
+        return HTMLResponse(
+            annual_report_html(data, language, previous=previous, sector_labels=labels)
+        )
+
+    def sector_labels() -> dict[str, dict[str, str]] | None:
+        """The sectors' labels as the projection learned them (SectorDefined), when it keeps
+        them; otherwise the views use the built-in vocabulary's."""
+        known = getattr(read_model, "sector_labels", None)
+        if not callable(known):
+            return None
+        try:
+            labels: dict[str, dict[str, str]] = dict(known())
+        except Exception:  # the built-in labels are a fine fallback for a page
+            return None
+        return labels
 
     async def previous_answer(data: dict[str, Any], as_of: str | None) -> dict[str, Any] | None:
         """The previous year's figures to compare with (none before year 1)."""
@@ -584,7 +601,20 @@ def routes(read_model: ReadModel, projector: Projector, records: Records) -> API
         data = await asyncio.to_thread(year_answer, shown, view=chosen)
         previous = await previous_answer(data, None)
         years = await asyncio.to_thread(fiscal_years)
-        return HTMLResponse(dashboard_html(language, data=data, previous=previous, years=years))
+        labels = await asyncio.to_thread(sector_labels)
+        page = dashboard_html(
+            language, data=data, previous=previous, years=years, sector_labels=labels
+        )
+        return HTMLResponse(page)
+
+    @router.get("/favicon.svg", include_in_schema=False)
+    @router.get("/favicon.ico", include_in_schema=False)
+    async def get_favicon() -> Response:
+        return Response(
+            favicon_svg(),
+            media_type="image/svg+xml",
+            headers={"Cache-Control": "public, max-age=86400"},
+        )
 
     @router.get(
         "/v1/fiscal-years",
@@ -818,7 +848,8 @@ def routes(read_model: ReadModel, projector: Projector, records: Records) -> API
 
 
 def install_errors(api: FastAPI) -> None:
-    """Map the reporting vocabulary of refusals to problem details."""
+    """Map the reporting vocabulary of refusals to problem details; compress the answers."""
+    api.add_middleware(GZipMiddleware, minimum_size=1024)
 
     @api.exception_handler(FiscalYearError)
     async def on_fiscal_year(request: Request, error: FiscalYearError) -> JSONResponse:

@@ -196,3 +196,30 @@ def test_series_equal_each_years_own_answer_and_targets_show_progress(
 
         assert http.put(f"/v1/targets/{YEAR}", json={}).json()["targets"] == {}
         assert http.get(f"/v1/indicators/{YEAR}").json()["targets"] == {}
+
+
+def test_the_dashboard_opens_on_the_latest_year_with_data_and_is_served_compressed(
+    platform: dict[str, ServiceProcess],
+) -> None:
+    membership, reporting = platform["membership"], platform["reporting"]
+    join(membership, "Coop A", "2022-10-01")
+    join(membership, "Coop B", "2023-10-01")
+    wait_for_projection(reporting.url)
+    with reporting.client(token=None) as http:
+        page = http.get("/?lang=en", headers={"Accept-Encoding": "gzip"})
+        assert page.status_code == 200
+        assert page.headers["content-encoding"] == "gzip"
+        assert '<option value="2023-2024" selected>' in page.text
+        assert '<option value="2022-2023">' in page.text
+        assert "Microbreweries" in page.text and "<script" not in page.text
+        older = http.get("/?year=2022-2023&lang=en").text
+        assert '<option value="2022-2023" selected>' in older
+        assert http.get("/?year=2023").status_code == 422
+        favicon = http.get("/favicon.svg")
+        assert favicon.headers["content-type"].startswith("image/svg+xml")
+    with reporting.client() as http:
+        assert http.post(f"/v1/fiscal-years/{YEAR}/closure").status_code == 201
+        report = http.get(f"/v1/reports/{YEAR}?lang=en").text
+        assert "Figures of the fiscal year as closed on" in report
+        markdown = http.get(f"/v1/reports/{YEAR}", headers={"Accept": "text/markdown"}).text
+        assert "<svg" not in markdown and "clos le" in markdown

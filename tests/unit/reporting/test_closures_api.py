@@ -263,3 +263,12 @@ def test_changes_since_closure_read_a_missing_key_as_zero() -> None:
     assert changes_since(closed, live) == [
         {"indicator": "members.by_sector", "key": "design", "closed": 0, "live": 1}
     ]
+
+
+def test_the_favicon_is_served(
+    parts: tuple[TestClient, FakeReadModel, FakeProjector, Records],
+) -> None:
+    for path in ("/favicon.svg", "/favicon.ico"):
+        answer = parts[0].get(path)
+        assert answer.status_code == 200, answer.text
+        assert answer.headers["content-type"].startswith("image/svg+xml")
