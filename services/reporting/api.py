@@ -54,6 +54,7 @@ from shared.http import (
     body_schema,
     command_context,
     idempotent_request,
+    language,
     parse_body,
     problem_response,
     problem_responses,
@@ -135,12 +136,17 @@ VIEWS = ("live", "stored")
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 
 
-def _lang(lang: str | None) -> str:
-    if lang in (None, "", "fr"):
-        return "fr"
-    if lang == "en":
-        return "en"
+def _lang(lang: str | None, request: Request | None = None) -> str:
+    """`lang` when given (fr or en, else 422); otherwise what Accept-Language prefers."""
+    if lang in (None, ""):
+        return language(request) if request is not None else "fr"
+    if lang in ("fr", "en"):
+        return str(lang)
     raise invalid("lang", "must be fr or en")
+
+
+def _languages(lang: str) -> dict[str, str]:
+    return {"Content-Language": lang, "Vary": "Accept-Language"}
 
 
 def _as_of(as_of: str | None) -> date | None:
@@ -519,17 +525,21 @@ def routes(read_model: ReadModel, projector: Projector, records: Records) -> API
         view: Annotated[str | None, Query()] = None,
         lang: Annotated[str | None, Query()] = None,
     ) -> Response:
-        language = _lang(lang)
+        chosen_language = _lang(lang, request)
         data = await answer(fiscal_year, as_of, as_recorded, view)
         previous = await previous_answer(data, as_of)
         labels = await asyncio.to_thread(sector_labels)
         if "text/markdown" in request.headers.get("accept", ""):
             return Response(
-                annual_report_markdown(data, language, previous=previous, sector_labels=labels),
+                annual_report_markdown(
+                    data, chosen_language, previous=previous, sector_labels=labels
+                ),
                 media_type="text/markdown; charset=utf-8",
+                headers=_languages(chosen_language),
             )
         return HTMLResponse(
-            annual_report_html(data, language, previous=previous, sector_labels=labels)
+            annual_report_html(data, chosen_language, previous=previous, sector_labels=labels),
+            headers=_languages(chosen_language),
         )
 
     def sector_labels() -> dict[str, dict[str, str]] | None:
@@ -586,12 +596,13 @@ def routes(read_model: ReadModel, projector: Projector, records: Records) -> API
 
     @router.get("/", include_in_schema=False)
     async def get_dashboard(
+        request: Request,
         lang: Annotated[str | None, Query()] = None,
         year: Annotated[str | None, Query()] = None,
         fiscal_year: Annotated[str | None, Query()] = None,
         view: Annotated[str | None, Query()] = None,
     ) -> HTMLResponse:
-        language = _lang(lang)
+        chosen_language = _lang(lang, request)
         label = year or fiscal_year
         chosen = _view(view)
         if label:
@@ -603,9 +614,9 @@ def routes(read_model: ReadModel, projector: Projector, records: Records) -> API
         years = await asyncio.to_thread(fiscal_years)
         labels = await asyncio.to_thread(sector_labels)
         page = dashboard_html(
-            language, data=data, previous=previous, years=years, sector_labels=labels
+            chosen_language, data=data, previous=previous, years=years, sector_labels=labels
         )
-        return HTMLResponse(page)
+        return HTMLResponse(page, headers=_languages(chosen_language))
 
     @router.get("/favicon.svg", include_in_schema=False)
     @router.get("/favicon.ico", include_in_schema=False)

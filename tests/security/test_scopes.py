@@ -50,6 +50,14 @@ CONTRACT_SCOPES: dict[tuple[str, str, str], str | None] = {
     ("reporting", "GET", "/v1/reports/{fiscal_year}"): PUBLIC,
     ("reporting", "GET", "/v1/projections/status"): PUBLIC,
     ("reporting", "POST", "/v1/projections/rebuild"): "reporting:admin",
+    ("reporting", "GET", "/v1/indicators"): PUBLIC,
+    ("reporting", "GET", "/v1/indicators.csv"): PUBLIC,
+    ("reporting", "GET", "/v1/fiscal-years"): PUBLIC,
+    ("reporting", "POST", "/v1/fiscal-years/{fiscal_year}/closure"): "reporting:admin",
+    ("reporting", "GET", "/v1/fiscal-years/{fiscal_year}/closure"): PUBLIC,
+    ("reporting", "DELETE", "/v1/fiscal-years/{fiscal_year}/closure"): "reporting:admin",
+    ("reporting", "PUT", "/v1/targets/{fiscal_year}"): "reporting:admin",
+    ("reporting", "GET", "/v1/targets/{fiscal_year}"): PUBLIC,
 }
 # Public routes the OpenAPI does not list (health, metrics, the dashboard).
 UNLISTED_PUBLIC = [

@@ -272,3 +272,17 @@ def test_the_favicon_is_served(
         answer = parts[0].get(path)
         assert answer.status_code == 200, answer.text
         assert answer.headers["content-type"].startswith("image/svg+xml")
+
+
+def test_the_report_and_dashboard_follow_accept_language_unless_lang_is_given(
+    parts: tuple[TestClient, FakeReadModel, FakeProjector, Records],
+) -> None:
+    client = parts[0]
+    for path in (f"/v1/reports/{YEAR}", "/"):
+        english = client.get(path, headers={"Accept-Language": "en-CA,fr;q=0.5"})
+        assert english.headers["content-language"] == "en"
+        assert "Accept-Language" in english.headers["vary"]
+        assert '<html lang="en">' in english.text
+        french = client.get(path + "?lang=fr", headers={"Accept-Language": "en"})
+        assert french.headers["content-language"] == "fr"
+        assert field_of(client.get(path + "?lang=de")) == "lang"
