@@ -554,8 +554,73 @@ def _build_report(
             _Section("participation", text["participation"], participation, [types_chart]),
             _Section("outreach", text["outreach"], outreach),
             _Section("ambassadors", text["ambassadors"], ambassadors),
+            *_partnerships(ind, lang),
         ],
     )
+
+
+_PARTNERSHIP_INDICATORS: Final = (
+    "outreach.partners_by_kind",
+    "research.projects",
+    "sector_tables.active",
+    "sector_tables.retailers",
+)
+
+
+def _partnerships(ind: Mapping[str, Any], lang: str) -> list[_Section]:
+    """The report's partnership figures (§9), when the answer carries them."""
+    if not any(name in ind for name in _PARTNERSHIP_INDICATORS):
+        return []
+    said = words(lang)
+    text = said.text
+
+    def num(value: float) -> str:
+        return format_number(value, lang)
+
+    statements = [
+        sentence(
+            said.research(_scalar(ind, "research.projects"), _scalar(ind, "research.partners"))
+        ),
+        sentence(
+            said.sector_tables(
+                _scalar(ind, "sector_tables.active"),
+                _scalar(ind, "sector_tables.member_cooperatives"),
+                _scalar(ind, "sector_tables.actions"),
+            )
+        ),
+        sentence(said.retailers(_scalar(ind, "sector_tables.retailers"))),
+    ]
+
+    def kind_label(kind: str) -> str:
+        if kind == vocabulary.NOT_IN_DIRECTORY:
+            return str(text["not_in_directory"])
+        return vocabulary.label(vocabulary.PARTNER_KIND_LABELS, kind, lang)
+
+    tables: list[_Table] = []
+    by_kind = _counts(ind, "outreach.partners_by_kind")
+    if by_kind:
+        tables.append(
+            _Table(
+                (text["partner_kind"], text["partners"]),
+                [(kind_label(kind), num(count)) for kind, count in by_kind.items()],
+                (False, True),
+                caption=text["partners_by_kind"],
+            )
+        )
+    actions = _counts(ind, "sector_tables.actions_by_kind")
+    if actions:
+        tables.append(
+            _Table(
+                (text["action_kind"], text["actions"]),
+                [
+                    (vocabulary.label(vocabulary.TABLE_ACTION_KIND_LABELS, kind, lang), num(n))
+                    for kind, n in actions.items()
+                ],
+                (False, True),
+                caption=text["table_actions_by_kind"],
+            )
+        )
+    return [_Section("partnerships", text["partnerships"], statements, [], tables)]
 
 
 # --- SVG charts --------------------------------------------------------------------------------

@@ -466,3 +466,33 @@ def test_presentations_do_not_change_the_answer() -> None:
     annual_report_html(answer)
     annual_report_markdown(answer, "en")
     assert answer == before
+
+
+def test_the_report_writes_the_partnership_figures_with_labels_when_the_answer_has_them() -> None:
+    answer = sample_answer()
+    answer["indicators"].update(
+        {
+            "outreach.partners_by_kind": {
+                "reseau_cooperatif": 1,
+                "economie_sociale": 2,
+                "non_repertorie": 1,
+            },
+            "research.projects": 2,
+            "research.partners": 2,
+            "sector_tables.active": 2,
+            "sector_tables.member_cooperatives": 9,
+            "sector_tables.actions": 4,
+            "sector_tables.actions_by_kind": {"visibilite": 3, "mutualisation": 1},
+            "sector_tables.retailers": 10,
+        }
+    )
+    english = annual_report_markdown(answer, "en")
+    assert "## Partnerships" in english
+    assert "- 2 research projects under way during the fiscal year, with 2 partners." in english
+    assert "- Space reserved for the tables' products at 10 retailers." in english
+    assert "| Co-operative network | 1 |" in english
+    assert "| Not in the directory | 1 |" in english
+    assert "non_repertorie" not in english and "reseau_cooperatif" not in english
+    french = annual_report_markdown(answer)
+    assert "- 2 tables sectorielles actives, réunissant 9 coopératives membres" in french
+    assert "## Partenariats" not in annual_report_markdown(sample_answer())
