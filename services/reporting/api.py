@@ -375,7 +375,9 @@ def routes(read_model: ReadModel, projector: Projector, records: Records) -> API
         view: str | None = None,
     ) -> dict[str, Any]:
         """The indicators answer: stored for a closed year unless asked live (§11)."""
-        closure = records.closure(year.label)
+        decided = records.year(year.label)  # one read for the closure and the targets
+        closure = decided.closure if decided else None
+        targets = dict(decided.targets) if decided else {}
         stored = closure is not None and view != "live" and as_of is None and as_recorded is None
         if stored:
             assert closure is not None
@@ -399,7 +401,7 @@ def routes(read_model: ReadModel, projector: Projector, records: Records) -> API
             "closure": closure.summary() if closure else None,
             "as_recorded": rfc3339(as_recorded) if as_recorded else None,
             "indicators": shown,
-            "targets": with_progress(shown, records.targets(year.label)),
+            "targets": with_progress(shown, targets),
             "freshness": base["freshness"],
         }
 
