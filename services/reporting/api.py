@@ -753,7 +753,7 @@ def routes(read_model: ReadModel, projector: Projector, records: Records) -> API
 
     def closure_with_changes(year: FiscalYear) -> dict[str, Any]:
         closure = records.closure(year.label)
-        check_closed(records.year(year.label))
+        check_closed(records.year(year.label), year.label)
         assert closure is not None
         live = read_model.indicators(year, None)["indicators"]
         return {

@@ -129,7 +129,7 @@ class FiscalYearRecords(Aggregate):
 
     def reopen(self) -> None:
         """Reopen the year (404 when it is open)."""
-        check_closed(self)
+        check_closed(self, self.fiscal_year)
         self._reopened(fiscal_year=self.fiscal_year)
 
     @event(Reopened)
@@ -154,11 +154,10 @@ def check_open(records: FiscalYearRecords) -> None:
         raise AlreadyClosedError(f"{records.fiscal_year} is already closed")
 
 
-def check_closed(records: FiscalYearRecords | None) -> None:
+def check_closed(records: FiscalYearRecords | None, fiscal_year: str = "the year") -> None:
     """Refuse to reopen (or read the closure of) an open year."""
     if records is None or records.closure is None:
-        label = records.fiscal_year if records else "the year"
-        raise NotClosedError(f"{label} is not closed")
+        raise NotClosedError(f"{fiscal_year} is not closed")
 
 
 def progress(value: Any, target: Number) -> float | None:
@@ -227,7 +226,7 @@ class Records(CoopApplication):
     def reopen_year(self, fiscal_year: str, *, context: CommandContext | None = None) -> None:
         """Reopen a closed year (NotClosedError)."""
         records = self.year(fiscal_year)
-        check_closed(records)
+        check_closed(records, fiscal_year)
         assert records is not None
         records.reopen()
         self.record(context, records)

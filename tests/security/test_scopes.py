@@ -145,7 +145,10 @@ def test_a_public_endpoint_answers_without_a_token(
     service, method, path = operation
     with client_from(secured, service, ADDRESS) as anonymous:
         answered = anonymous.request(method, _concrete(path))
-    assert answered.status_code == 200, answered.text
+    # answered as to anyone: 200, or what the resource's state says (an open year's closure: 404;
+    # a series without its bounds: 422), never a refusal of the caller
+    assert answered.status_code not in (401, 403, 429), answered.text
+    assert answered.status_code < 500, answered.text
 
 
 def test_a_write_scope_does_not_grant_read(secured: Platform) -> None:
