@@ -42,24 +42,6 @@ _TYPE_KEYED: Final = frozenset({"participation.by_activity_type", "activities.by
 _NBSP: Final = "\u00a0"  # before a French colon or percent sign
 _NNBSP: Final = "\u202f"  # French thousands separator
 
-_MONTHS: Final[dict[str, tuple[str, ...]]] = {
-    "fr": (
-        "janvier", "février", "mars", "avril", "mai", "juin",
-        "juillet", "août", "septembre", "octobre", "novembre", "décembre",
-    ),
-    "en": (
-        "January", "February", "March", "April", "May", "June",
-        "July", "August", "September", "October", "November", "December",
-    ),
-}  # fmt: skip
-_MONTHS_SHORT: Final[dict[str, tuple[str, ...]]] = {
-    "fr": (
-        "janv.", "févr.", "mars", "avr.", "mai", "juin",
-        "juill.", "août", "sept.", "oct.", "nov.", "déc.",
-    ),
-    "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
-}  # fmt: skip
-
 SectorLabels = Mapping[str, Mapping[str, str]]
 """Sector slug → {"fr": label, "en": label}."""
 
@@ -116,7 +98,7 @@ def format_date(iso_date: str, lang: str = "fr") -> str:
         day = date.fromisoformat(iso_date)
     except (TypeError, ValueError):
         return str(iso_date)
-    month = _MONTHS[lang][day.month - 1]
+    month = words(lang).months[day.month - 1]
     if lang == "fr":
         return f"{'1er' if day.day == 1 else day.day} {month} {day.year}"
     return f"{month} {day.day}, {day.year}"
@@ -128,7 +110,7 @@ def _month_parts(key: str, lang: str) -> tuple[str, str, str]:
     if not match or not 1 <= int(match.group(2)) <= 12:
         return key, "", key
     year, month = match.group(1), int(match.group(2))
-    return _MONTHS_SHORT[lang][month - 1], year, f"{_MONTHS[lang][month - 1]} {year}"
+    return words(lang).months_short[month - 1], year, f"{words(lang).months[month - 1]} {year}"
 
 
 def _counted(count: float, lang: str, one: str, many: str) -> str:
