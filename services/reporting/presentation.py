@@ -170,8 +170,9 @@ def closed_day(closed_at: str) -> str:
 
 
 def _signed(value: float, lang: str, *, percent: bool) -> str:
-    if percent:
-        text = format_percent(abs(value), lang)
+    if percent:  # a change of rate is in percentage points
+        points = format_number(Decimal(str(abs(value))) * 100, lang, 1)
+        text = words(lang).text["points"].format(points=points)
     else:
         text = format_number(abs(value), lang, 0 if float(value).is_integer() else 2)
     return ("+" if value > 0 else "−" if value < 0 else "±") + text
