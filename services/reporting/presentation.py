@@ -907,8 +907,13 @@ def dashboard_html(
     if isinstance(closure, Mapping):
         other_view = f"/?year={fy}&lang={lang}" + ("&view=live" if stored else "")
     streams = data.get("freshness") or {}
-    freshness = ", ".join(
-        f"{name}{_colon(lang)}{format_number(info.get('last_sequence', 0), lang)}"
+    freshness = "; ".join(
+        f"{said.streams.get(name, name)}{_colon(lang)}"
+        + (
+            format_date(str(info["last_event_at"])[:10], lang)
+            if info.get("last_event_at")
+            else text["never"]
+        )
         for name, info in streams.items()
         if isinstance(info, Mapping)
     )
