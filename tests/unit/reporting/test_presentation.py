@@ -496,3 +496,10 @@ def test_the_report_writes_the_partnership_figures_with_labels_when_the_answer_h
     french = annual_report_markdown(answer)
     assert "- 2 tables sectorielles actives, réunissant 9 coopératives membres" in french
     assert "## Partenariats" not in annual_report_markdown(sample_answer())
+
+
+def test_the_pages_style_sheets_are_inlined_unescaped() -> None:
+    for page in (dashboard_html(data=sample_answer()), annual_report_html(sample_answer())):
+        style = re.search(r"<style>(.*?)</style>", page, re.S)
+        assert style and "&#34;" not in style.group(1) and "&quot;" not in style.group(1)
+        assert "{" in style.group(1)
