@@ -548,10 +548,9 @@ def routes(read_model: ReadModel, projector: Projector, records: Records) -> API
         """The sectors' labels as the projection learned them (SectorDefined), when it keeps
         them; otherwise the views use the built-in vocabulary's."""
         known = getattr(read_model, "sector_labels", None)
-        if not callable(known):
-            return None
         try:
-            labels: dict[str, dict[str, str]] = dict(known())
+            found = known() if callable(known) else known
+            labels: dict[str, dict[str, str]] | None = dict(found) if found else None
         except Exception:  # the built-in labels are a fine fallback for a page
             return None
         return labels

@@ -61,6 +61,7 @@ class FakeReadModel:
                 "members.total": self.total,
                 "participation.rate": 0.5,
                 "members.by_region": {"01": self.total, "02": 0},
+                "members.by_sector": {"microbrasserie": 1, "cirque": 1},
             },
             "freshness": {"membership": {"last_sequence": 1, "last_event_at": None}},
         }
@@ -286,3 +287,16 @@ def test_the_report_and_dashboard_follow_accept_language_unless_lang_is_given(
         french = client.get(path + "?lang=fr", headers={"Accept-Language": "en"})
         assert french.headers["content-language"] == "fr"
         assert field_of(client.get(path + "?lang=de")) == "lang"
+
+
+def test_the_views_show_the_sector_labels_the_read_model_learned_else_the_vocabularys(
+    parts: tuple[TestClient, FakeReadModel, FakeProjector, Records],
+) -> None:
+    client, read_model, _, _ = parts
+    read_model.sector_labels = lambda: {  # type: ignore[attr-defined]
+        "cirque": {"fr": "Arts du cirque", "en": "Circus arts"}
+    }
+    page = client.get("/?lang=en").text
+    assert "Circus arts" in page and "Microbreweries" in page
+    report = client.get(f"/v1/reports/{YEAR}?lang=fr", headers={"Accept": "text/markdown"})
+    assert "| Arts du cirque | 1 |" in report.text
