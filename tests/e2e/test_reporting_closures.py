@@ -223,3 +223,22 @@ def test_the_dashboard_opens_on_the_latest_year_with_data_and_is_served_compress
         assert "Figures of the fiscal year as closed on" in report
         markdown = http.get(f"/v1/reports/{YEAR}", headers={"Accept": "text/markdown"}).text
         assert "<svg" not in markdown and "clos le" in markdown
+
+
+def test_a_closure_taken_while_the_projection_catches_up_holds_every_record_on_the_streams(
+    platform: dict[str, ServiceProcess],
+) -> None:
+    membership, reporting = platform["membership"], platform["reporting"]
+    reporting.stop()
+    for number in range(150):
+        join(membership, f"Coop {number}", "2023-10-01")
+    reporting.start()
+    with reporting.client() as http:
+        closed = http.post(f"/v1/fiscal-years/{YEAR}/closure", timeout=30)
+        assert closed.status_code in (201, 503), closed.text
+        if closed.status_code == 503:  # nothing stored: a retry closes it
+            assert closed.headers["retry-after"].isdigit()
+            assert http.get(f"/v1/fiscal-years/{YEAR}/closure").status_code == 404
+            closed = http.post(f"/v1/fiscal-years/{YEAR}/closure", timeout=30)
+        assert closed.status_code == 201
+        assert total(closed.json()) == 150
