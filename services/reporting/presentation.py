@@ -157,7 +157,11 @@ def sector_label(slug: str, lang: str, labels: SectorLabels | None = None) -> st
     known = (labels or {}).get(slug)
     if known and known.get(lang):
         return str(known[lang])
-    return vocabulary.label(vocabulary.SECTOR_LABELS, slug, lang)
+    built_in = vocabulary.label(vocabulary.SECTOR_LABELS, slug, lang)
+    if built_in != slug:
+        return built_in
+    # a slug stored before v2 that no list names (§16.14): written as words, never as a slug
+    return re.sub(r"[-_]+", " ", slug).strip().capitalize() or slug
 
 
 def closed_day(closed_at: str) -> str:

@@ -336,8 +336,9 @@ def test_markdown_report_in_english() -> None:
 
 def test_markdown_escapes_its_special_characters_in_data() -> None:
     answer = sample_answer()
-    answer["indicators"]["members.by_sector"] = {"a|b_c*": 1}
-    document = annual_report_markdown(answer)
+    answer["indicators"]["members.by_sector"] = {"x": 1}
+    labels = {"x": {"fr": "a|b_c*", "en": "a|b_c*"}}
+    document = annual_report_markdown(answer, sector_labels=labels)
     assert r"| a\|b\_c\* | 1 |" in document
 
 
@@ -503,3 +504,11 @@ def test_the_pages_style_sheets_are_inlined_unescaped() -> None:
         style = re.search(r"<style>(.*?)</style>", page, re.S)
         assert style and "&#34;" not in style.group(1) and "&quot;" not in style.group(1)
         assert "{" in style.group(1)
+
+
+def test_a_sector_slug_no_list_names_is_written_as_words() -> None:
+    answer = sample_answer()
+    answer["indicators"]["members.by_sector"] = {"arts-scene": 2, "services_conseils": 1}
+    document = annual_report_markdown(answer, "en")
+    assert "| Arts scene | 2 |" in document
+    assert "arts-scene" not in document and "services_conseils" not in document
