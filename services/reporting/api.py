@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
@@ -16,10 +15,13 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from services.reporting.closures import (
     AlreadyClosedError,
+    InvalidTargetsError,
     NotClosedError,
     Records,
+    changes_since,
     check_closed,
-    progress,
+    check_targets,
+    with_progress,
 )
 from services.reporting.fiscal_year import (
     FiscalYear,
@@ -277,81 +279,19 @@ class Targets(BaseModel):
     targets: dict[str, float]
 
 
-def is_scalar_indicator(name: str) -> bool:
-    """Scalar indicators are every indicator but the objects (`…by_…`)."""
-    return name in INDICATOR_NAMES and "by_" not in name
-
-
-def is_rate(name: str) -> bool:
-    """A rate is at most 1."""
-    return name.endswith(".rate")
-
-
-def check_targets(raw: bytes) -> dict[str, int | float]:
-    """The body of `PUT /v1/targets/{fy}`: scalar indicators → numbers ≥ 0, a rate ≤ 1."""
+def parse_targets(raw: bytes) -> dict[str, int | float]:
+    """The body of `PUT /v1/targets/{fy}`; 422 naming each refused indicator."""
     try:
         data = json.loads(raw) if raw.strip() else None
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise invalid("", "the body is not valid JSON") from None
     if not isinstance(data, dict):
         raise invalid("", "the body must be a JSON object {indicator: number}")
-    errors: list[dict[str, str]] = []
-    targets: dict[str, int | float] = {}
-    for name, value in data.items():
-        if name not in INDICATOR_NAMES:
-            message = "is not an indicator"
-        elif not is_scalar_indicator(name):
-            message = "is not a scalar indicator"
-        elif isinstance(value, bool) or not isinstance(value, int | float):
-            message = "must be a number"
-        elif not math.isfinite(value) or value < 0:
-            message = "must be a number ≥ 0"
-        elif is_rate(name) and value > 1:
-            message = "a rate is at most 1"
-        else:
-            targets[name] = value
-            continue
-        errors.append({"field": name, "message": message})
-    if errors:
-        raise Problem(422, errors[0]["message"], errors=errors)
-    return targets
-
-
-def with_progress(
-    indicators: dict[str, Any], targets: dict[str, int | float]
-) -> dict[str, dict[str, Any]]:
-    """`{indicator: {target, progress}}` for the figures shown."""
-    return {
-        name: {"target": target, "progress": progress(indicators.get(name, 0), target)}
-        for name, target in targets.items()
-    }
-
-
-def changes_since(closed: dict[str, Any], live: dict[str, Any]) -> list[dict[str, Any]]:
-    """Each value (a scalar, or an object's key) that differs; a missing key reads 0."""
-    changes: list[dict[str, Any]] = []
-    names = list(closed) + [name for name in live if name not in closed]
-    for name in names:
-        before, now = closed.get(name), live.get(name)
-        if isinstance(before, dict) or isinstance(now, dict):
-            old = before if isinstance(before, dict) else {}
-            new = now if isinstance(now, dict) else {}
-            keys = list(old) + [key for key in new if key not in old]
-            for key in keys:
-                if old.get(key, 0) != new.get(key, 0):
-                    changes.append(
-                        {
-                            "indicator": name,
-                            "key": key,
-                            "closed": old.get(key, 0),
-                            "live": new.get(key, 0),
-                        }
-                    )
-        elif (before or 0) != (now or 0):
-            changes.append(
-                {"indicator": name, "key": None, "closed": before or 0, "live": now or 0}
-            )
-    return changes
+    try:
+        return check_targets(data, INDICATOR_NAMES)
+    except InvalidTargetsError as error:
+        errors = [{"field": field, "message": message} for field, message in error.errors]
+        raise Problem(422, errors[0]["message"], errors=errors) from None
 
 
 def routes(read_model: ReadModel, projector: Projector, records: Records) -> APIRouter:
@@ -808,7 +748,7 @@ def routes(read_model: ReadModel, projector: Projector, records: Records) -> API
     async def set_targets(request: Request, fiscal_year: str) -> dict[str, Any]:
         """Replace a year's targets (`{}` clears them); the same ones record nothing."""
         raw = await request.body()
-        targets = check_targets(raw)
+        targets = parse_targets(raw)
         year = _fiscal_year(read_model, fiscal_year)
         context = command_context(request)
         await asyncio.to_thread(records.set_targets, year.label, targets, context=context)

@@ -8,7 +8,9 @@ the year's label (`shared.contracts.reporting.fiscal_year_id`).
 
 from __future__ import annotations
 
+import math
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
@@ -169,6 +171,75 @@ def progress(value: Any, target: Number) -> float | None:
     return float(ratio)
 
 
+def is_scalar_indicator(name: str, names: Iterable[str]) -> bool:
+    """Scalar indicators are every indicator but the objects (`…by_…`)."""
+    return name in names and "by_" not in name
+
+
+def is_rate(name: str) -> bool:
+    """A rate is at most 1."""
+    return name.endswith(".rate")
+
+
+def check_targets(data: dict[str, Any], names: Iterable[str]) -> dict[str, Number]:
+    """Targets of scalar indicators: JSON numbers ≥ 0, a rate ≤ 1 (InvalidTargetsError)."""
+    known = set(names)
+    errors: list[tuple[str, str]] = []
+    targets: dict[str, Number] = {}
+    for name, value in data.items():
+        if name not in known:
+            message = "is not an indicator"
+        elif not is_scalar_indicator(name, known):
+            message = "is not a scalar indicator"
+        elif isinstance(value, bool) or not isinstance(value, int | float):
+            message = "must be a number"
+        elif not math.isfinite(value) or value < 0:
+            message = "must be a number ≥ 0"
+        elif is_rate(name) and value > 1:
+            message = "a rate is at most 1"
+        else:
+            targets[name] = value
+            continue
+        errors.append((name, message))
+    if errors:
+        raise InvalidTargetsError(errors)
+    return targets
+
+
+def with_progress(indicators: dict[str, Any], targets: dict[str, Number]) -> dict[str, Any]:
+    """`{indicator: {target, progress}}` for the figures shown."""
+    return {
+        name: {"target": target, "progress": progress(indicators.get(name, 0), target)}
+        for name, target in targets.items()
+    }
+
+
+def changes_since(closed: dict[str, Any], live: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each value (a scalar, or an object's key) that differs; a missing key reads 0."""
+    changes: list[dict[str, Any]] = []
+    names = list(closed) + [name for name in live if name not in closed]
+    for name in names:
+        before, now = closed.get(name), live.get(name)
+        if isinstance(before, dict) or isinstance(now, dict):
+            old = before if isinstance(before, dict) else {}
+            new = now if isinstance(now, dict) else {}
+            for key in list(old) + [key for key in new if key not in old]:
+                if old.get(key, 0) != new.get(key, 0):
+                    changes.append(
+                        {
+                            "indicator": name,
+                            "key": key,
+                            "closed": old.get(key, 0),
+                            "live": new.get(key, 0),
+                        }
+                    )
+        elif (before or 0) != (now or 0):
+            changes.append(
+                {"indicator": name, "key": None, "closed": before or 0, "live": now or 0}
+            )
+    return changes
+
+
 class Records(CoopApplication):
     """The reporting service's application: closures and targets of fiscal years."""
 
@@ -297,3 +368,11 @@ class AlreadyClosedError(ReportingRecordsError):
 
 class NotClosedError(ReportingRecordsError):
     """The year is open (404)."""
+
+
+class InvalidTargetsError(ReportingRecordsError):
+    """Targets that are not numbers ≥ 0 of scalar indicators (a rate ≤ 1): 422 per field."""
+
+    def __init__(self, errors: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{field} {message}" for field, message in errors))
+        self.errors = errors

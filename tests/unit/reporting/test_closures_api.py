@@ -17,8 +17,8 @@ from fastapi.testclient import TestClient
 
 from services.reporting import api as reporting_api
 from services.reporting import facts
-from services.reporting.api import changes_since, install_errors, routes, with_progress
-from services.reporting.closures import Records, progress
+from services.reporting.api import install_errors, routes
+from services.reporting.closures import Records, changes_since, progress, with_progress
 from services.reporting.fiscal_year import FiscalYear, current_fiscal_year, parse_fiscal_year
 from shared.consumer import ConsumerStatus
 from shared.http import Edge, FailedAuthLimiter, create_api
