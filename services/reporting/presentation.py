@@ -525,6 +525,9 @@ def _build_report(
     period = [text["period"].format(start=format_date(start, lang), end=format_date(end, lang))]
     if as_of and end and as_of < end:
         period.append(text["as_of"].format(as_of=cut_off))
+    if answer.get("as_recorded"):
+        recorded_on = format_date(closed_day(str(answer["as_recorded"])), lang)
+        period.append(text["as_recorded"].format(day=recorded_on))
     closure = answer.get("closure")
     if answer.get("view") == "stored" and isinstance(closure, Mapping):
         period.append(sentence(words(lang).closed_on(closed_day(str(closure["closed_at"])))))

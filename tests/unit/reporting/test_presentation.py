@@ -512,3 +512,10 @@ def test_a_sector_slug_no_list_names_is_written_as_words() -> None:
     document = annual_report_markdown(answer, "en")
     assert "| Arts scene | 2 |" in document
     assert "arts-scene" not in document and "services_conseils" not in document
+
+
+def test_a_report_of_figures_as_recorded_says_at_which_date() -> None:
+    answer = sample_answer()
+    answer["as_recorded"] = "2024-09-15T12:00:00.000000Z"
+    assert "Figures as recorded on September 15, 2024." in annual_report_markdown(answer, "en")
+    assert "Chiffres tels qu’enregistrés au 15 septembre 2024." in annual_report_html(answer)
