@@ -26,7 +26,6 @@ from services.reporting.closures import (
 from services.reporting.fiscal_year import (
     FiscalYear,
     FiscalYearError,
-    fiscal_year_containing,
     today_in_quebec,
 )
 from services.reporting.indicators import INDICATOR_NAMES
@@ -44,6 +43,7 @@ from services.reporting.read_model import ReadModel
 from services.reporting.years import (
     MOST_YEARS_IN_A_SERIES,
     business_date_range,
+    first_year_of,
     listed_years,
     series_years,
 )
@@ -510,11 +510,12 @@ def routes(read_model: ReadModel, projector: Projector, records: Records) -> API
     def fiscal_years() -> list[dict[str, Any]]:
         with read_model.database.reading() as conn:
             dates = business_date_range(conn)
-        decided = [read_model.fiscal_year(label) for label in records.labels()]
+        labels = records.labels()
+        decided = [read_model.fiscal_year(label) for label in labels]
         current = read_model.current_fiscal_year()
         items = []
         for year in listed_years(dates, current, decided, current.year_start):
-            closure = records.closure(year.label)
+            closure = records.closure(year.label) if year.label in labels else None
             items.append(
                 {
                     "fiscal_year": year.label,
@@ -532,8 +533,8 @@ def routes(read_model: ReadModel, projector: Projector, records: Records) -> API
             dates = business_date_range(conn)
         if dates is None or has_data(current):
             return current
-        latest = fiscal_year_containing(min(dates[1], current.end), current.year_start)
-        return latest
+        latest = first_year_of(min(dates[1], current.end), current.year_start)
+        return FiscalYear(latest, current.year_start)
 
     @router.get("/", include_in_schema=False)
     async def get_dashboard(

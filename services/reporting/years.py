@@ -8,7 +8,12 @@ from datetime import date
 import sqlalchemy as sa
 
 from services.reporting import facts
-from services.reporting.fiscal_year import FiscalYear, YearStart, fiscal_year_containing
+from services.reporting.fiscal_year import (
+    FiscalYear,
+    FiscalYearError,
+    YearStart,
+    fiscal_year_containing,
+)
 
 MOST_YEARS_IN_A_SERIES = 10
 
@@ -53,11 +58,20 @@ def listed_years(
     """Ascending from the earliest year with data to the latest of the current year and any
     year with a target, a closure or a business date (§16.10)."""
     decided_firsts = [y.first_year for y in decided]
-    data_firsts = [fiscal_year_containing(day, start).first_year for day in dates] if dates else []
+    data_firsts = [first_year_of(day, start) for day in dates] if dates else []
     earliest = min(data_firsts[:1] or [current.first_year, *decided_firsts])
     earliest = min([earliest, *decided_firsts])
     latest = max([current.first_year, *decided_firsts, *data_firsts])
     return [FiscalYear(first, current.year_start) for first in range(earliest, latest + 1)]
+
+
+def first_year_of(day: date, start: YearStart | str) -> int:
+    """The first calendar year of the fiscal year containing `day`, within the years that can
+    be written (`0001-0002` to `9998-9999`)."""
+    try:
+        return fiscal_year_containing(day, start).first_year
+    except FiscalYearError:  # a day before the first or after the last such year
+        return 1 if day.year < 5000 else 9998
 
 
 def series_years(first: FiscalYear, last: FiscalYear) -> list[FiscalYear]:
