@@ -10,9 +10,11 @@ from prometheus_client.registry import Collector
 
 from services.reporting import facts
 from services.reporting.api import install_errors, routes
+from services.reporting.closures import REPORTING, Records, to_integration
 from services.reporting.projector import Projector, freshness_metadata
 from services.reporting.read_model import ReadModel
 from shared.metrics import ServiceMetrics
+from shared.outbox import OutboxRelay
 from shared.persistence import Database
 from shared.runtime import Service, service_messaging
 from shared.settings import ServiceSettings
@@ -49,13 +51,20 @@ def build(settings: ServiceSettings) -> Service:
     with database.writing() as conn:
         facts.create_schema(conn)
 
+    # Closures and targets: an event store of their own, never dropped by a rebuild (§11).
+    records_database = Database(settings.database_url, app_name="reporting")
+    records = Records(records_database)
+
     metrics = ServiceMetrics("reporting")
     messaging = service_messaging(settings)
     projector = Projector(database, messaging, metrics)
     read_model = ReadModel(database, projector, settings.fiscal_year_start)
     metrics.registry.register(IndicatorCollector(read_model))
+    relay = OutboxRelay(records, messaging, REPORTING, to_integration, metrics)
+    records.on_saved(relay.poke)
 
-    service = Service(settings, database, messaging, workers=[projector.run])
-    service.stoppers.append(projector.stop)
-    service.mount_api(metrics, routes(read_model, projector), install_errors)
+    service = Service(settings, database, messaging, workers=[projector.run, relay.run])
+    service.stoppers += [projector.stop, relay.stop]
+    service.closers += [records.close, records_database.dispose]
+    service.mount_api(metrics, routes(read_model, projector, records), install_errors)
     return service

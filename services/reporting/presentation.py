@@ -15,21 +15,24 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import cache
 from importlib import resources
 from typing import Any, Final, Literal
 
+import jinja2
+
+from services.reporting.fiscal_year import QUEBEC_TIME_ZONE
 from services.reporting.indicators import INDICATOR_NAMES
 from services.reporting.regions import (
-    ACTIVITY_TYPE_LABELS,
     ACTIVITY_TYPES,
     LANGUAGES,
     REGIONS,
     activity_type_label,
     region_name,
 )
+from shared import vocabulary
 
 CSV_HEADER: Final[tuple[str, str, str]] = ("indicator", "key", "value")
 
@@ -39,172 +42,10 @@ _TYPE_KEYED: Final = frozenset({"participation.by_activity_type", "activities.by
 _NBSP: Final = "\u00a0"  # before a French colon or percent sign
 _NNBSP: Final = "\u202f"  # French thousands separator
 
-_MONTHS: Final[dict[str, tuple[str, ...]]] = {
-    "fr": (
-        "janvier", "février", "mars", "avril", "mai", "juin",
-        "juillet", "août", "septembre", "octobre", "novembre", "décembre",
-    ),
-    "en": (
-        "January", "February", "March", "April", "May", "June",
-        "July", "August", "September", "October", "November", "December",
-    ),
-}  # fmt: skip
-_MONTHS_SHORT: Final[dict[str, tuple[str, ...]]] = {
-    "fr": (
-        "janv.", "févr.", "mars", "avr.", "mai", "juin",
-        "juill.", "août", "sept.", "oct.", "nov.", "déc.",
-    ),
-    "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
-}  # fmt: skip
+SectorLabels = Mapping[str, Mapping[str, str]]
+"""Sector slug → {"fr": label, "en": label}."""
 
-_REPORT_TEXT: Final[dict[str, dict[str, str]]] = {
-    "fr": {
-        "title": "Indicateurs de l’exercice {fy}",
-        "period": "Exercice du {start} au {end}.",
-        "as_of": "Données cumulées au {as_of}.",
-        "members": "Membres",
-        "participation": "Participation",
-        "outreach": "Rayonnement",
-        "ambassadors": "Ambassadeur.rice.s",
-        "joins_chart": "Adhésions par mois",
-        "regions_chart": "Membres par région",
-        "types_chart": "Participation par type d’activité",
-        "sectors_table": "Membres par secteur",
-        "data": "Données",
-        "month": "Mois",
-        "joins": "Adhésions",
-        "code": "Code",
-        "region": "Région",
-        "member_coops": "Coopératives membres",
-        "activity_type": "Type d’activité",
-        "participating": "Coopératives participantes",
-        "activities_held": "Activités tenues",
-        "sector": "Secteur",
-    },
-    "en": {
-        "title": "Indicators for fiscal year {fy}",
-        "period": "Fiscal year from {start} to {end}.",
-        "as_of": "Year-to-date figures as of {as_of}.",
-        "members": "Members",
-        "participation": "Participation",
-        "outreach": "Outreach",
-        "ambassadors": "Ambassadors",
-        "joins_chart": "Joins by month",
-        "regions_chart": "Members by region",
-        "types_chart": "Participation by activity type",
-        "sectors_table": "Members by sector",
-        "data": "Data",
-        "month": "Month",
-        "joins": "Joins",
-        "code": "Code",
-        "region": "Region",
-        "member_coops": "Member cooperatives",
-        "activity_type": "Activity type",
-        "participating": "Participating cooperatives",
-        "activities_held": "Activities held",
-        "sector": "Sector",
-    },
-}
-
-_DASHBOARD_TEXT: Final[dict[str, dict[str, Any]]] = {
-    "fr": {
-        "title": "Tableau de bord {fy} – Réseau COOP",
-        "brand": "Réseau COOP",
-        "heading": "Indicateurs de l’exercice {fy}",
-        "switch": "English",
-        "loading": "Chargement des indicateurs…",
-        "noscript": "Ce tableau de bord a besoin de JavaScript pour afficher les indicateurs.",
-        "error": "Impossible de charger les indicateurs ({detail}). Réessayez plus tard.",
-        "retry": "Réessayer",
-        "network": "connexion impossible ou réponse illisible",
-        "period": "Exercice du {start} au {end}",
-        "as_of": "données au {as_of}",
-        "figures": "Chiffres clés",
-        "members_total": ["coopérative membre", "coopératives membres"],
-        "members_joined": ["adhésion pendant l’exercice", "adhésions pendant l’exercice"],
-        "participation_rate": "des membres ont participé à au moins une activité",
-        "people_reached": [
-            "personne rejointe par les ciné-discussions du documentaire",
-            "personnes rejointes par les ciné-discussions du documentaire",
-        ],
-        "ambassadors_mobilized": [
-            "ambassadeur.rice mobilisé.e",
-            "ambassadeur.rice.s mobilisé.e.s",
-        ],
-        "activities_total": ["activité tenue", "activités tenues"],
-        "joins_by_month": "Adhésions par mois",
-        "members_by_region": "Membres par région",
-        "participation_by_type": "Participation par type d’activité",
-        "participation_by_type_note": "Coopératives membres ayant participé à au moins une "
-        "activité de chaque type",
-        "outreach": "Rayonnement",
-        "reached_chart": "Personnes rejointes",
-        "reached_cine": "Ciné-discussions",
-        "reached_parcours": "Parcours COOP",
-        "reached_ambassadors": "Actions des ambassadeur.rice.s",
-        "cine_discussions": "Ciné-discussions du documentaire",
-        "cine_regions": "Régions des ciné-discussions",
-        "partners": "Partenaires",
-        "parcours_sessions": "Séances du Parcours COOP",
-        "parcours_regions": "Régions du Parcours COOP",
-        "ambassador_actions": "Actions des ambassadeur.rice.s",
-        "freshness": "Derniers événements reçus",
-        "stream_membership": "Adhésions",
-        "stream_events": "Activités",
-        "stream_ambassadors": "Ambassadeur.rice.s",
-        "never": "aucun",
-        "colon": "\u00a0: ",
-        "months": list(_MONTHS["fr"]),
-        "months_short": list(_MONTHS_SHORT["fr"]),
-    },
-    "en": {
-        "title": "Dashboard {fy} – Réseau COOP",
-        "brand": "Réseau COOP",
-        "heading": "Indicators for fiscal year {fy}",
-        "switch": "Français",
-        "loading": "Loading the indicators…",
-        "noscript": "This dashboard needs JavaScript to show the indicators.",
-        "error": "The indicators could not be loaded ({detail}). Please try again later.",
-        "retry": "Try again",
-        "network": "no connection or unreadable answer",
-        "period": "Fiscal year from {start} to {end}",
-        "as_of": "figures as of {as_of}",
-        "figures": "Key figures",
-        "members_total": ["member cooperative", "member cooperatives"],
-        "members_joined": ["join during the year", "joins during the year"],
-        "participation_rate": "of members took part in at least one activity",
-        "people_reached": [
-            "person reached by the documentary's film discussions",
-            "people reached by the documentary's film discussions",
-        ],
-        "ambassadors_mobilized": ["ambassador mobilized", "ambassadors mobilized"],
-        "activities_total": ["activity held", "activities held"],
-        "joins_by_month": "Joins by month",
-        "members_by_region": "Members by region",
-        "participation_by_type": "Participation by activity type",
-        "participation_by_type_note": "Member cooperatives that took part in at least one "
-        "activity of each type",
-        "outreach": "Outreach",
-        "reached_chart": "People reached",
-        "reached_cine": "Film discussions",
-        "reached_parcours": "Parcours COOP",
-        "reached_ambassadors": "Ambassador actions",
-        "cine_discussions": "Documentary film discussions",
-        "cine_regions": "Film discussion regions",
-        "partners": "Partners",
-        "parcours_sessions": "Parcours COOP sessions",
-        "parcours_regions": "Parcours COOP regions",
-        "ambassador_actions": "Ambassador actions",
-        "freshness": "Latest events received",
-        "stream_membership": "Membership",
-        "stream_events": "Activities",
-        "stream_ambassadors": "Ambassadors",
-        "never": "none",
-        "colon": ": ",
-        "months": list(_MONTHS["en"]),
-        "months_short": list(_MONTHS_SHORT["en"]),
-    },
-}
+_WHITE_SPACE: Final = re.compile(r"[ \t\r\n]+")
 
 _BAR_COLOUR: Final = "#1d6f72"
 _TEXT_COLOUR: Final = "#1f2933"
@@ -257,7 +98,7 @@ def format_date(iso_date: str, lang: str = "fr") -> str:
         day = date.fromisoformat(iso_date)
     except (TypeError, ValueError):
         return str(iso_date)
-    month = _MONTHS[lang][day.month - 1]
+    month = words(lang).months[day.month - 1]
     if lang == "fr":
         return f"{'1er' if day.day == 1 else day.day} {month} {day.year}"
     return f"{month} {day.day}, {day.year}"
@@ -269,13 +110,148 @@ def _month_parts(key: str, lang: str) -> tuple[str, str, str]:
     if not match or not 1 <= int(match.group(2)) <= 12:
         return key, "", key
     year, month = match.group(1), int(match.group(2))
-    return _MONTHS_SHORT[lang][month - 1], year, f"{_MONTHS[lang][month - 1]} {year}"
+    return words(lang).months_short[month - 1], year, f"{words(lang).months[month - 1]} {year}"
 
 
 def _counted(count: float, lang: str, one: str, many: str) -> str:
     """Write a count with its noun, singular below 2 in French and for exactly 1 in English."""
     singular = count < 2 if lang == "fr" else count == 1
     return f"{format_number(count, lang)} {one if singular else many}"
+
+
+# --- words of each language (templates/words.<lang>.j2) -------------------------------------
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("services.reporting", "templates"),
+        autoescape=jinja2.select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+
+
+@cache
+def words(lang: str) -> Any:
+    """The language's words: `text`, `indicator_labels` and a macro per sentence."""
+    _check_lang(lang)
+    helpers = {
+        "n": lambda value: format_number(value, lang),
+        "counted": lambda count, one, many: _counted(count, lang, one, many),
+        "rate": lambda value: format_percent(value, lang),
+        "day": lambda iso: format_date(iso, lang),
+        "NBSP": _NBSP,
+    }
+    return _environment().get_template(f"words.{lang}.j2").make_module(vars=helpers)
+
+
+def sentence(markup: Any) -> str:
+    """A macro's sentence on one line (its template's line breaks become spaces)."""
+    return _WHITE_SPACE.sub(" ", str(markup)).strip()
+
+
+def sector_label(slug: str, lang: str, labels: SectorLabels | None = None) -> str:
+    """A sector's label in the language: the service's own labels, else the vocabulary's."""
+    known = (labels or {}).get(slug)
+    if known and known.get(lang):
+        return str(known[lang])
+    built_in = vocabulary.label(vocabulary.SECTOR_LABELS, slug, lang)
+    if built_in != slug:
+        return built_in
+    # a slug stored before v2 that no list names (§16.14): written as words, never as a slug
+    return re.sub(r"[-_]+", " ", slug).strip().capitalize() or slug
+
+
+def closed_day(closed_at: str) -> str:
+    """The date (in Québec) of a closure's RFC 3339 instant."""
+    try:
+        moment = datetime.fromisoformat(closed_at.replace("Z", "+00:00"))
+    except ValueError:
+        return closed_at[:10]
+    return moment.astimezone(QUEBEC_TIME_ZONE).date().isoformat()
+
+
+def _signed(value: float, lang: str, *, percent: bool) -> str:
+    if percent:  # a change of rate is in percentage points
+        points = format_number(Decimal(str(abs(value))) * 100, lang, 1)
+        text = words(lang).text["points"].format(points=points)
+    else:
+        text = format_number(abs(value), lang, 0 if float(value).is_integer() else 2)
+    return ("+" if value > 0 else "−" if value < 0 else "±") + text
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One scalar indicator as people see it: value, previous year, change, target."""
+
+    name: str
+    label: str
+    value: str
+    previous: str
+    change: str
+    target: str
+    progress: str
+
+
+def figures(
+    answer: Mapping[str, Any], previous: Mapping[str, Any] | None, lang: str
+) -> list[Figure]:
+    """The scalar indicators beside the previous year's value, the change and the target."""
+    said = words(lang)
+    shown = _indicators(answer)
+    before = _indicators(previous) if previous is not None else {}
+    targets = answer.get("targets") or {}
+    rows: list[Figure] = []
+    for name in [n for n in INDICATOR_NAMES if n in shown] + [
+        n for n in shown if n not in INDICATOR_NAMES
+    ]:
+        value = shown[name]
+        if not _is_number(value):
+            continue
+        percent = name.endswith(".rate")
+
+        def write(number: Any, percent: bool = percent) -> str:
+            return format_percent(number, lang) if percent else format_number(number, lang)
+
+        had: Any = before.get(name)
+        goal = targets.get(name) if isinstance(targets, Mapping) else None
+        progress: Any = goal.get("progress") if isinstance(goal, Mapping) else None
+        rows.append(
+            Figure(
+                name=name,
+                label=str(said.indicator_labels.get(name, name)),
+                value=write(value),
+                previous=write(had) if _is_number(had) else "—",
+                change=_signed(value - had, lang, percent=percent) if _is_number(had) else "—",
+                target=write(goal["target"]) if isinstance(goal, Mapping) else "—",
+                progress=format_percent(progress, lang, 0) if _is_number(progress) else "—",
+            )
+        )
+    return rows
+
+
+def comparison_table(
+    answer: Mapping[str, Any], previous: Mapping[str, Any] | None, lang: str
+) -> _Table:
+    """The key figures as a table: this year, the previous year, the change, the target."""
+    text = words(lang).text
+    return _Table(
+        (
+            text["indicator"],
+            text["this_year"],
+            text["previous_year"],
+            text["change"],
+            text["target"],
+            text["progress"],
+        ),
+        [
+            (f.label, f.value, f.previous, f.change, f.target, f.progress)
+            for f in figures(answer, previous, lang)
+        ],
+        (False, True, True, True, True, True),
+    )
 
 
 # --- reading an answer -------------------------------------------------------------------------
@@ -345,6 +321,22 @@ def indicators_csv(answer: Mapping[str, Any]) -> str:
     return buffer.getvalue()
 
 
+def scalar_values(indicators: Mapping[str, Any]) -> dict[str, Any]:
+    """Only the scalar indicators (JSON numbers), in their order."""
+    return {name: value for name, value in indicators.items() if _is_number(value)}
+
+
+def series_csv(years: Sequence[Mapping[str, Any]]) -> str:
+    """A series as CSV: header ``fiscal_year,indicator,value``, one row per year's scalar."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(("fiscal_year", "indicator", "value"))
+    for year in years:
+        for name, value in year["indicators"].items():
+            writer.writerow((year["fiscal_year"], name, _csv_value(value)))
+    return buffer.getvalue()
+
+
 # --- the report's content ----------------------------------------------------------------------
 
 
@@ -390,9 +382,14 @@ class _Report:
     sections: list[_Section]
 
 
-def _build_report(answer: Mapping[str, Any], lang: str) -> _Report:
+def _build_report(
+    answer: Mapping[str, Any],
+    lang: str,
+    previous: Mapping[str, Any] | None = None,
+    sector_labels: SectorLabels | None = None,
+) -> _Report:
     _check_lang(lang)
-    text = _REPORT_TEXT[lang]
+    text = words(lang).text
     ind = _indicators(answer)
     fy = str(answer.get("fiscal_year", ""))
     start, end = str(answer.get("start", "")), str(answer.get("end", ""))
@@ -429,127 +426,24 @@ def _build_report(answer: Mapping[str, Any], lang: str) -> _Report:
     active = _scalar(ind, "ambassadors.active")
 
     every_month = bool(by_month) and months_with_joins == len(by_month)
-    if lang == "fr":
-        members = [
-            counted(total, "coopérative membre", "coopératives membres")
-            + f" au {cut_off}, "
-            + ("gérée par ses" if total < 2 else "toutes gérées par leurs")
-            + " travailleur.euse.s ("
-            + counted(workers, "membre travailleur.euse", "membres travailleur.euse.s")
-            + ").",
-            counted(joined, "adhésion", "adhésions")
-            + " pendant l’exercice (réadhésions comprises)"
-            + (
-                f"{_NBSP}: de nouvelles coopératives se sont jointes au réseau chaque mois."
-                if joined and every_month
-                else f", dans {num(months_with_joins)} mois sur {num(len(by_month))}."
-                if joined
-                else "."
-            ),
-            counted(left, "départ", "départs") + " pendant l’exercice.",
-        ]
-        participation = [
-            f"{rate} des membres ont participé à au moins une activité ("
-            + counted(participating, "coopérative", "coopératives")
-            + f" sur {num(total)}).",
-            counted(activities, "activité tenue", "activités tenues")
-            + ", "
-            + counted(attendances, "présence", "présences")
-            + " de coopératives membres, pour un total de "
-            + counted(participants, "personne participante", "personnes participantes")
-            + ".",
-        ]
-        outreach = [
-            counted(reached, "personne rejointe", "personnes rejointes")
-            + " par les ciné-discussions du documentaire ("
-            + counted(cine, "ciné-discussion", "ciné-discussions")
-            + " dans "
-            + counted(cine_regions, "région", "régions")
-            + ", avec "
-            + counted(partners, "partenaire", "partenaires")
-            + ").",
-            counted(sessions, "séance", "séances")
-            + " du Parcours COOP, "
-            + ("qui a rejoint " if sessions < 2 else "qui ont rejoint ")
-            + counted(parcours_people, "personne", "personnes")
-            + " dans "
-            + counted(parcours_regions, "région", "régions")
-            + ".",
-        ]
-        ambassadors = [
-            counted(mobilized, "ambassadeur.rice mobilisé.e", "ambassadeur.rice.s mobilisé.e.s")
-            + f"{_NBSP}: "
-            + (
-                "un.e membre d’une coopérative de travail qui a réalisé "
-                if mobilized < 2
-                else "des membres de coopératives de travail qui ont réalisé "
-            )
-            + counted(actions, "action", "actions")
-            + " de promotion du modèle, rejoignant "
-            + counted(ambassador_reach, "personne", "personnes")
-            + ".",
-            counted(active, "ambassadeur.rice actif.ve", "ambassadeur.rice.s actif.ve.s")
-            + f" au {cut_off}.",
-        ]
-    else:
-        members = [
-            counted(total, "member cooperative", "member cooperatives")
-            + f" on {cut_off}, "
-            + ("managed by its" if total == 1 else "all managed by their")
-            + " workers ("
-            + counted(workers, "worker-member", "worker-members")
-            + ").",
-            counted(joined, "join", "joins")
-            + " during the fiscal year (readmissions included)"
-            + (
-                ": new cooperatives joined the network every month."
-                if joined and every_month
-                else f", in {num(months_with_joins)} of {num(len(by_month))} months."
-                if joined
-                else "."
-            ),
-            counted(left, "departure", "departures") + " during the fiscal year.",
-        ]
-        participation = [
-            f"{rate} of members took part in at least one activity ("
-            + f"{num(participating)} of {num(total)} cooperatives).",
-            counted(activities, "activity", "activities")
-            + " held, "
-            + counted(attendances, "attendance", "attendances")
-            + " by member cooperatives, for a total of "
-            + counted(participants, "participant", "participants")
-            + ".",
-        ]
-        outreach = [
-            counted(reached, "person", "people")
-            + " reached by the documentary's film discussions ("
-            + counted(cine, "film discussion", "film discussions")
-            + " in "
-            + counted(cine_regions, "region", "regions")
-            + ", with "
-            + counted(partners, "partner", "partners")
-            + ").",
-            counted(sessions, "Parcours COOP session", "Parcours COOP sessions")
-            + ", reaching "
-            + counted(parcours_people, "person", "people")
-            + " in "
-            + counted(parcours_regions, "region", "regions")
-            + ".",
-        ]
-        ambassadors = [
-            counted(mobilized, "ambassador", "ambassadors")
-            + " mobilized: "
-            + (
-                "a member of a worker cooperative who carried out "
-                if mobilized == 1
-                else "members of worker cooperatives who carried out "
-            )
-            + counted(actions, "outreach action", "outreach actions")
-            + ", reaching "
-            + counted(ambassador_reach, "person", "people")
-            + ".",
-            counted(active, "active ambassador", "active ambassadors") + f" on {cut_off}.",
-        ]
+    said = words(lang)
+    members = [
+        sentence(said.members_total(total, workers, cut_off)),
+        sentence(said.members_joined(joined, months_with_joins, len(by_month), every_month)),
+        sentence(said.members_left(left)),
+    ]
+    participation = [
+        sentence(said.participation_rate(rate, participating, total)),
+        sentence(said.activities(activities, attendances, participants)),
+    ]
+    outreach = [
+        sentence(said.cine(reached, cine, cine_regions, partners)),
+        sentence(said.parcours(sessions, parcours_people, parcours_regions)),
+    ]
+    ambassadors = [
+        sentence(said.ambassadors_mobilized(mobilized, actions, ambassador_reach)),
+        sentence(said.ambassadors_active(active, cut_off)),
+    ]
 
     month_items: list[_ChartItem] = []
     month_rows: list[tuple[str, ...]] = []
@@ -617,7 +511,7 @@ def _build_report(answer: Mapping[str, Any], lang: str) -> _Report:
             _Table(
                 (text["sector"], text["member_coops"]),
                 [
-                    (sector, num(count))
+                    (sector_label(sector, lang, sector_labels), num(count))
                     for sector, count in sorted(by_sector.items(), key=lambda kv: (-kv[1], kv[0]))
                 ],
                 (False, True),
@@ -631,19 +525,92 @@ def _build_report(answer: Mapping[str, Any], lang: str) -> _Report:
     period = [text["period"].format(start=format_date(start, lang), end=format_date(end, lang))]
     if as_of and end and as_of < end:
         period.append(text["as_of"].format(as_of=cut_off))
+    if answer.get("as_recorded"):
+        recorded_on = format_date(closed_day(str(answer["as_recorded"])), lang)
+        period.append(text["as_recorded"].format(day=recorded_on))
+    closure = answer.get("closure")
+    if answer.get("view") == "stored" and isinstance(closure, Mapping):
+        period.append(sentence(words(lang).closed_on(closed_day(str(closure["closed_at"])))))
+    figures = comparison_table(answer, previous, lang)
     return _Report(
         lang=lang,
         title=text["title"].format(fy=fy),
         period=period,
         sections=[
+            _Section("figures", text["figures"], [], [], [figures]),
             _Section(
                 "members", text["members"], members, [joins_chart, regions_chart], sector_tables
             ),
             _Section("participation", text["participation"], participation, [types_chart]),
             _Section("outreach", text["outreach"], outreach),
             _Section("ambassadors", text["ambassadors"], ambassadors),
+            *_partnerships(ind, lang),
         ],
     )
+
+
+_PARTNERSHIP_INDICATORS: Final = (
+    "outreach.partners_by_kind",
+    "research.projects",
+    "sector_tables.active",
+    "sector_tables.retailers",
+)
+
+
+def _partnerships(ind: Mapping[str, Any], lang: str) -> list[_Section]:
+    """The report's partnership figures (§9), when the answer carries them."""
+    if not any(name in ind for name in _PARTNERSHIP_INDICATORS):
+        return []
+    said = words(lang)
+    text = said.text
+
+    def num(value: float) -> str:
+        return format_number(value, lang)
+
+    statements = [
+        sentence(
+            said.research(_scalar(ind, "research.projects"), _scalar(ind, "research.partners"))
+        ),
+        sentence(
+            said.sector_tables(
+                _scalar(ind, "sector_tables.active"),
+                _scalar(ind, "sector_tables.member_cooperatives"),
+                _scalar(ind, "sector_tables.actions"),
+            )
+        ),
+        sentence(said.retailers(_scalar(ind, "sector_tables.retailers"))),
+    ]
+
+    def kind_label(kind: str) -> str:
+        if kind == vocabulary.NOT_IN_DIRECTORY:
+            return str(text["not_in_directory"])
+        return vocabulary.label(vocabulary.PARTNER_KIND_LABELS, kind, lang)
+
+    tables: list[_Table] = []
+    by_kind = _counts(ind, "outreach.partners_by_kind")
+    if by_kind:
+        tables.append(
+            _Table(
+                (text["partner_kind"], text["partners"]),
+                [(kind_label(kind), num(count)) for kind, count in by_kind.items()],
+                (False, True),
+                caption=text["partners_by_kind"],
+            )
+        )
+    actions = _counts(ind, "sector_tables.actions_by_kind")
+    if actions:
+        tables.append(
+            _Table(
+                (text["action_kind"], text["actions"]),
+                [
+                    (vocabulary.label(vocabulary.TABLE_ACTION_KIND_LABELS, kind, lang), num(n))
+                    for kind, n in actions.items()
+                ],
+                (False, True),
+                caption=text["table_actions_by_kind"],
+            )
+        )
+    return [_Section("partnerships", text["partnerships"], statements, [], tables)]
 
 
 # --- SVG charts --------------------------------------------------------------------------------
@@ -773,15 +740,6 @@ def _template(name: str) -> str:
 _PLACEHOLDER: Final = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
 
 
-def _fill(template: str, values: Mapping[str, str]) -> str:
-    """Replace each ``{{ name }}`` once; inserted values are never scanned again."""
-
-    def replace(match: re.Match[str]) -> str:
-        return values[match.group(1)]
-
-    return _PLACEHOLDER.sub(replace, template)
-
-
 def _html_table(table: _Table) -> str:
     def cell(tag: str, value: str, numeric: bool) -> str:
         align = ' class="num"' if numeric else ""
@@ -803,10 +761,16 @@ def _html_table(table: _Table) -> str:
     return f"<table>{caption}\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>"
 
 
-def annual_report_html(answer: Mapping[str, Any], lang: str = "fr") -> str:
+def annual_report_html(
+    answer: Mapping[str, Any],
+    lang: str = "fr",
+    *,
+    previous: Mapping[str, Any] | None = None,
+    sector_labels: SectorLabels | None = None,
+) -> str:
     """Return the annual report's indicator section as an HTML page with inline SVG charts."""
-    report = _build_report(answer, lang)
-    data_label = _REPORT_TEXT[lang]["data"]
+    report = _build_report(answer, lang, previous, sector_labels)
+    text = words(lang).text
     body: list[str] = [
         "<header>",
         f"<h1>{_text(report.title)}</h1>",
@@ -817,27 +781,31 @@ def annual_report_html(answer: Mapping[str, Any], lang: str = "fr") -> str:
         sid = _attr(section.section_id)
         body.append(f'<section id="{sid}" aria-labelledby="{sid}-title">')
         body.append(f'<h2 id="{sid}-title">{_text(section.title)}</h2>')
-        body.append('<ul class="statements">')
-        body.extend(f"<li>{_text(statement)}</li>" for statement in section.statements)
-        body.append("</ul>")
+        if section.statements:
+            body.append('<ul class="statements">')
+            body.extend(f"<li>{_text(statement)}</li>" for statement in section.statements)
+            body.append("</ul>")
         for chart in section.charts:
             body.append(f'<figure id="{_attr(chart.chart_id)}-figure">')
             body.append(f"<figcaption>{_text(chart.title)}</figcaption>")
             body.append(_svg(chart, lang))
-            body.append(f"<details><summary>{_text(data_label)}</summary>")
+            body.append(f"<details><summary>{_text(text['data'])}</summary>")
             body.append(_html_table(chart.table))
             body.append("</details>")
             body.append("</figure>")
         body.extend(_html_table(table) for table in section.tables)
         body.append("</section>")
-    return _fill(
-        _template("report.html"),
-        {
-            "lang": _attr(lang),
-            "title": _text(report.title),
-            "style": _template("report.css"),
-            "content": "\n".join(body),
-        },
+    fy = str(answer.get("fiscal_year", ""))
+    return (
+        _environment()
+        .get_template("report.html")
+        .render(
+            lang=lang,
+            title=report.title,
+            description=text["description"].format(fy=fy),
+            style=_template("report.css"),
+            content="\n".join(body),
+        )
     )
 
 
@@ -860,14 +828,20 @@ def _md_table(table: _Table) -> list[str]:
     return lines
 
 
-def annual_report_markdown(answer: Mapping[str, Any], lang: str = "fr") -> str:
-    """Return the annual report's indicator section as Markdown, each chart as SVG and table.
+def annual_report_markdown(
+    answer: Mapping[str, Any],
+    lang: str = "fr",
+    *,
+    previous: Mapping[str, Any] | None = None,
+    sector_labels: SectorLabels | None = None,
+) -> str:
+    """Return the annual report's indicator section as Markdown.
 
-    Each chart is an inline SVG block (raw HTML, without blank lines, so CommonMark keeps it
-    as one HTML block) followed by a Markdown table of the same figures, for renderers that
-    strip raw HTML.
+    No raw SVG: each chart is its title, a line of alternative text and a Markdown table of
+    its figures (the HTML report draws them).
     """
-    report = _build_report(answer, lang)
+    report = _build_report(answer, lang, previous, sector_labels)
+    chart_alt = words(lang).text["chart_alt"]
     lines: list[str] = [f"# {_md(report.title)}", ""]
     for line in report.period:
         lines += [_md(line), ""]
@@ -876,7 +850,8 @@ def annual_report_markdown(answer: Mapping[str, Any], lang: str = "fr") -> str:
         lines += [f"- {_md(statement)}" for statement in section.statements]
         lines.append("")
         for chart in section.charts:
-            lines += [f"### {_md(chart.title)}", "", _svg(chart, lang), ""]
+            alt = chart_alt.format(title=chart.title)
+            lines += [f"### {_md(chart.title)}", "", f"*{_md(alt)}*", ""]
             lines += [*_md_table(chart.table), ""]
         for table in section.tables:
             lines += [*_md_table(table), ""]
@@ -886,60 +861,96 @@ def annual_report_markdown(answer: Mapping[str, Any], lang: str = "fr") -> str:
 # --- dashboard ---------------------------------------------------------------------------------
 
 
-def _script_json(value: Any) -> str:
-    """Serialize data for a ``<script>`` element: no ``<``, ``>`` or ``&`` can end it early."""
-    return (
-        json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-        .replace("<", "\\u003c")
-        .replace(">", "\\u003e")
-        .replace("&", "\\u0026")
-        .replace("\u2028", "\\u2028")
-        .replace("\u2029", "\\u2029")
-    )
+HEADLINE: Final = (
+    "members.total",
+    "members.joined",
+    "participation.rate",
+    "outreach.people_reached",
+    "ambassadors.mobilized",
+    "activities.total",
+)
+"""The figures the dashboard shows first, as cards."""
 
 
-def _raw_text(name: str, closing: str) -> str:
-    """Read a template meant for a raw-text element, refusing one that would close it."""
-    content = _template(name)
-    lowered = content.lower()
-    if f"</{closing}" in lowered or "<!--" in lowered:
-        raise ValueError(f"template {name} cannot be inlined in <{closing}>")
-    return content
+def favicon_svg() -> str:
+    """The network's small icon."""
+    return _template("favicon.svg")
 
 
-def dashboard_html(lang: str = "fr", *, fiscal_year: str, api_base: str = "") -> str:
-    """Return the self-contained dashboard page of a fiscal year; it fetches its figures."""
+def dashboard_html(
+    lang: str = "fr",
+    *,
+    data: Mapping[str, Any],
+    previous: Mapping[str, Any] | None = None,
+    years: Sequence[Mapping[str, Any]] | None = None,
+    sector_labels: SectorLabels | None = None,
+) -> str:
+    """The dashboard of a fiscal year, its figures in the page (it works without JavaScript)."""
     _check_lang(lang)
-    text = _DASHBOARD_TEXT[lang]
+    said = words(lang)
+    text = said.text
     other = "en" if lang == "fr" else "fr"
-    config = {
-        "fiscalYear": fiscal_year,
-        "lang": lang,
-        "apiBase": api_base.rstrip("/"),
-        "regions": [[code, name] for code, name in REGIONS.items()],
-        "activityTypes": list(ACTIVITY_TYPES),
-        "typeLabels": ACTIVITY_TYPE_LABELS,
-        "text": _DASHBOARD_TEXT,
-    }
-
-    def said(key: str) -> str:
-        return _text(str(text[key]).replace("{fy}", fiscal_year))
-
-    values: dict[str, str] = {
-        "lang": _attr(lang),
-        "other_lang": _attr(other),
-        "switch_href": _attr(f"?lang={other}"),
-        "style": _raw_text("dashboard.css", "style"),
-        "script": _raw_text("dashboard.js", "script"),
-        "config": _script_json(config),
-    }
-    for key in (
-        "title", "brand", "heading", "switch", "loading", "noscript", "figures",
-        "joins_by_month", "members_by_region", "participation_by_type",
-        "participation_by_type_note", "outreach",
-    ):  # fmt: skip
-        values[key] = said(key)
-    return _fill(_template("dashboard.html"), values)
+    report = _build_report(data, lang, previous, sector_labels)
+    fy = str(data["fiscal_year"])
+    everything = figures(data, previous, lang)
+    by_name = {figure.name: figure for figure in everything}
+    charts = [
+        {"id": chart.chart_id, "title": chart.title, "svg": _svg(chart, lang)}
+        for section in report.sections
+        for chart in section.charts
+    ]
+    by_sector = _counts(_indicators(data), "members.by_sector")
+    sectors = [
+        (sector_label(slug, lang, sector_labels), format_number(count, lang))
+        for slug, count in sorted(by_sector.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
+    listed = list(years or [{"fiscal_year": fy}])
+    if fy not in [str(item["fiscal_year"]) for item in listed]:
+        listed.append({"fiscal_year": fy})
+        listed.sort(key=lambda item: str(item["fiscal_year"]))
+    closure = data.get("closure")
+    stored = data.get("view") == "stored"
+    other_view = ""
+    if isinstance(closure, Mapping):
+        other_view = f"/?year={fy}&lang={lang}" + ("&view=live" if stored else "")
+    streams = data.get("freshness") or {}
+    freshness = "; ".join(
+        f"{said.streams.get(name, name)}{_colon(lang)}"
+        + (
+            format_date(str(info["last_event_at"])[:10], lang)
+            if info.get("last_event_at")
+            else text["never"]
+        )
+        for name, info in streams.items()
+        if isinstance(info, Mapping)
+    )
+    return (
+        _environment()
+        .get_template("dashboard.html")
+        .render(
+            lang=lang,
+            other_lang=other,
+            text=text,
+            colon=_colon(lang),
+            title=text["dashboard_title"].format(fy=fy),
+            description=text["description"].format(fy=fy),
+            heading=report.title,
+            period=report.period,
+            fiscal_year=fy,
+            years=listed,
+            report_href=f"/v1/reports/{fy}?lang={lang}",
+            csv_href=f"/v1/indicators/{fy}.csv",
+            switch_href=f"/?year={fy}&lang={other}",
+            other_view_href=other_view,
+            other_view_label=text["stored_link"] if not stored else text["live_link"],
+            headline=[by_name[name] for name in HEADLINE if name in by_name],
+            all_figures=everything,
+            charts=charts,
+            sectors=sectors,
+            freshness=freshness or text["never"],
+            style=_template("dashboard.css"),
+        )
+    )
 
 
 __all__: Final = [

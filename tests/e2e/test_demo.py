@@ -126,7 +126,7 @@ def test_dashboard_loads_in_headless_chromium_without_console_errors_and_shows_t
             "--v=0",
             "--virtual-time-budget=10000",
             "--dump-dom",
-            f"{demo['reporting']}/?fiscal_year=2023-2024",
+            f"{demo['reporting']}/?fiscal_year=2023-2024&lang=fr",
         ],
         capture_output=True,
         text=True,

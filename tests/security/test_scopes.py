@@ -57,6 +57,14 @@ CONTRACT_SCOPES: dict[tuple[str, str, str], str | None] = {
     ("reporting", "GET", "/v1/reports/{fiscal_year}"): PUBLIC,
     ("reporting", "GET", "/v1/projections/status"): PUBLIC,
     ("reporting", "POST", "/v1/projections/rebuild"): "reporting:admin",
+    ("reporting", "GET", "/v1/indicators"): PUBLIC,
+    ("reporting", "GET", "/v1/indicators.csv"): PUBLIC,
+    ("reporting", "GET", "/v1/fiscal-years"): PUBLIC,
+    ("reporting", "POST", "/v1/fiscal-years/{fiscal_year}/closure"): "reporting:admin",
+    ("reporting", "GET", "/v1/fiscal-years/{fiscal_year}/closure"): PUBLIC,
+    ("reporting", "DELETE", "/v1/fiscal-years/{fiscal_year}/closure"): "reporting:admin",
+    ("reporting", "PUT", "/v1/targets/{fiscal_year}"): "reporting:admin",
+    ("reporting", "GET", "/v1/targets/{fiscal_year}"): PUBLIC,
 }
 # Public routes the OpenAPI does not list (health, metrics, the dashboard).
 UNLISTED_PUBLIC = [
@@ -149,7 +157,10 @@ def test_a_public_endpoint_answers_without_a_token(
     service, method, path = operation
     with client_from(secured, service, ADDRESS) as anonymous:
         answered = anonymous.request(method, _concrete(path))
-    assert answered.status_code == 200, answered.text
+    # answered as to anyone: 200, or what the resource's state says (an open year's closure: 404;
+    # a series without its bounds: 422), never a refusal of the caller
+    assert answered.status_code not in (401, 403, 429), answered.text
+    assert answered.status_code < 500, answered.text
 
 
 def test_a_write_scope_does_not_grant_read(secured: Platform) -> None:
