@@ -318,6 +318,98 @@ def record(client: DemoClient, plan: Plan) -> None:
             {"retired_on": retired_on.isoformat()},
             f"demo-retirement-{index}",
         )
+    record_partnerships(client, plan, ids)
+
+
+DIRECTORY: tuple[tuple[str, str, str | None, list[str]], ...] = (
+    ("Pôle d'économie sociale du Bas-Saint-Laurent", "economie_sociale", "01", []),
+    ("Pôle d'économie sociale de la Capitale-Nationale", "economie_sociale", "03", []),
+    ("Pôle d'économie sociale de l'Estrie", "economie_sociale", "05", []),
+    ("Conseil québécois de la coopération et de la mutualité", "reseau_cooperatif", None,
+     ["CQCM", "Agent.e.s jeunesse du CQCM"]),
+    ("Cinéma Paraloeil", "autre", "01", []),
+    ("CERSE", "recherche", None, []),
+    ("Université du Québec à Montréal", "recherche", "06", ["UQAM"]),
+    ("Développement économique régional (exemple) – Capitale-Nationale",
+     "developpement_economique", "03", []),
+    ("Développement économique régional (exemple) – Montréal",
+     "developpement_economique", "06", []),
+)  # fmt: skip
+"""The partners the annual report names; invented names say "(exemple)"."""
+RETAILERS = tuple(f"Détaillant spécialisé en bières (exemple) {n}" for n in range(1, 11))
+TABLE_ACTIONS = (
+    ("visibilite", "Présentoir des bières COOP chez les détaillants spécialisés", "2023-10-05"),
+    ("representation", "Représentation auprès des détaillants spécialisés", "2023-11-16"),
+    ("visibilite", "Dégustation des microbrasseries coopératives", "2024-03-09"),
+)
+
+
+def record_partnerships(client: DemoClient, plan: Plan, ids: list[str]) -> None:
+    """The directory, the two research projects and the two sector tables (contract §9)."""
+    partner_ids: dict[str, str] = {}
+    for number, (name, kind, region, aliases) in enumerate(DIRECTORY):
+        body: dict[str, Any] = {"name": name, "kind": kind, "aliases": aliases}
+        if region:
+            body["region"] = region
+        partner_ids[name] = client.post(
+            "partnerships", "/v1/partners", body, f"demo-partner-{number}"
+        )["id"]
+    retailers = [
+        client.post(
+            "partnerships", "/v1/partners", {"name": name, "kind": "detaillant", "region": "06"},
+            f"demo-retailer-{number}",
+        )["id"]
+        for number, name in enumerate(RETAILERS)
+    ]  # fmt: skip
+    projects = (
+        ("L'intégration de nouvelles compétences dans les reprises collectives", "CERSE",
+         "2023-02-01"),
+        ("Les modèles de gestion, de l'autogestion à la direction générale",
+         "Université du Québec à Montréal", "2023-10-02"),
+    )  # fmt: skip
+    for number, (title, partner, started_on) in enumerate(projects):
+        client.post(
+            "partnerships", "/v1/research-projects",
+            {"title": title, "partner_ids": [partner_ids[partner]], "started_on": started_on},
+            f"demo-project-{number}",
+        )  # fmt: skip
+    brewers = client.post(
+        "partnerships", "/v1/sector-tables",
+        {"name": "Table des microbrasseries coopératives", "sector": "microbrasserie",
+         "formed_on": "2022-11-01"},
+        "demo-table-0",
+    )["id"]  # fmt: skip
+    client.post(
+        "partnerships", "/v1/sector-tables",
+        {"name": "Table des coopératives en communications (en démarrage)",
+         "sector": "communications", "formed_on": "2024-05-15"},
+        "demo-table-1",
+    )  # fmt: skip
+    members = [
+        number
+        for number, cooperative in enumerate(plan.cooperatives)
+        if cooperative["sector"] == "microbrasserie" and cooperative["joined_on"] < "2023-09-01"
+        and all(left > YEAR_END for n, left in plan.departures if n == number)
+    ][:6]  # fmt: skip
+    for number in members:
+        client.post(
+            "partnerships", f"/v1/sector-tables/{brewers}/members",
+            {"cooperative_id": ids[number], "joined_on": "2023-09-01"},
+            f"demo-table-member-{number}",
+        )  # fmt: skip
+    for number, (kind, title, performed_on) in enumerate(TABLE_ACTIONS):
+        client.post(
+            "partnerships", f"/v1/sector-tables/{brewers}/actions",
+            {"kind": kind, "title": title, "performed_on": performed_on},
+            f"demo-table-action-{number}",
+        )  # fmt: skip
+    for number, retailer in enumerate(retailers):
+        placed_on = date(2023, 10 + number % 3, 1 + number)
+        client.post(
+            "partnerships", f"/v1/sector-tables/{brewers}/retail-placements",
+            {"retailer_id": retailer, "started_on": placed_on.isoformat()},
+            f"demo-placement-{number}",
+        )  # fmt: skip
 
 
 def wait_for_projection(reporting_url: str, timeout: float = 60) -> None:
@@ -350,6 +442,7 @@ def indicator_table(answer: dict[str, Any]) -> str:
 def run_demo(supervisor: Supervisor) -> None:
     """Record the history unless the data dir has one, then print the figures and the URL."""
     urls = {name: supervisor.url(name) for name in supervisor.settings}
+    print(f"console     {urls['console']}/  (staff: sign in with your token)", flush=True)
     token = _a_writer_token(supervisor)
     client = DemoClient(urls, token)
     if client.has_history():
