@@ -15,7 +15,7 @@ import httpx
 from shared.settings import SCOPES
 from tests.support import NatsServer, ServiceProcess, wait_for
 
-SERVICES = ("membership", "events", "ambassadors", "reporting")
+SERVICES = ("membership", "events", "ambassadors", "reporting", "partnerships")
 ADMIN_TOKEN = "platform-admin-token-7f3c"
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
