@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from services.registry import available, builder
+from services.registry import apis, builder
 from shared.asyncapi import asyncapi_document, contract_of
 from shared.settings import ServiceSettings
 
@@ -37,7 +37,7 @@ def openapi_document(service: str) -> dict[str, Any]:
 def documents() -> dict[str, dict[str, Any]]:
     """File name → document, for every service's OpenAPI and every publisher's AsyncAPI."""
     found: dict[str, dict[str, Any]] = {}
-    for service in available():
+    for service in apis():
         found[f"{service}.openapi.json"] = openapi_document(service)
         contract = contract_of(service)
         if contract is not None:

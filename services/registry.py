@@ -23,6 +23,11 @@ def available() -> list[str]:
     return list(COMPOSITION_ROOTS)
 
 
+def apis() -> list[str]:
+    """The services with a JSON API and integration documents (the console is pages for people)."""
+    return [name for name in COMPOSITION_ROOTS if name != "console"]
+
+
 def builder(name: str) -> Callable[[ServiceSettings], Service]:
     """The `build(settings)` function of a service."""
     module = importlib.import_module(COMPOSITION_ROOTS[name])

@@ -12,7 +12,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from services.registry import available, builder
+from services.registry import apis, builder
 from shared.openapi import VOCABULARIES
 from shared.settings import ServiceSettings
 
@@ -30,7 +30,7 @@ def built_api(service: str) -> Iterator[FastAPI]:
             built.database.dispose()
 
 
-@pytest.fixture(scope="module", params=available())
+@pytest.fixture(scope="module", params=apis())
 def api(request: pytest.FixtureRequest) -> Iterator[FastAPI]:
     yield from built_api(request.param)
 
@@ -62,7 +62,7 @@ def test_every_operation_id_is_its_endpoint_function_name_in_snake_case(
 
     assert len(ids) == len(set(ids))
     assert all(re.fullmatch(r"[a-z][a-z0-9]*(_[a-z0-9]+)*", i) for i in ids), ids
-    assert {"list_cooperatives", "list_activities", "list_ambassadors", "report"} & set(ids)
+    assert any(i.startswith(("list_", "get_")) for i in ids)  # verbs of reading, as named
 
 
 def test_every_error_answer_is_a_named_problem_schema(document: dict[str, Any]) -> None:
