@@ -68,7 +68,12 @@ def poison_messages(cooperative_id: str) -> list[tuple[str, bytes]]:
     ]
 
 
-PARKED_BY_STREAM = {"COOP_MEMBERSHIP": 2, "COOP_EVENTS": 1, "COOP_AMBASSADORS": 1}
+PARKED_BY_STREAM = {
+    "COOP_MEMBERSHIP": 2,
+    "COOP_EVENTS": 1,
+    "COOP_AMBASSADORS": 1,
+    "COOP_PARTNERSHIPS": 0,
+}
 
 
 async def publish_poison(nats_url: str, cooperative_id: str) -> None:
