@@ -426,6 +426,9 @@ async def _freshness(
         if probe:
             body.update(sector=probe, joined_on="2024-01-15")
         try:
+            if probe:  # a sector must be on the list before a cooperative joins in it
+                label = {"fr": probe, "en": probe}
+                await connection.request_json("PUT", f"/v1/sectors/{probe}", {"label": label})
             status, _ = await connection.request_json("POST", "/v1/cooperatives", body)
         except (HttpError, OSError):
             status = -1

@@ -33,14 +33,14 @@ MEMBERSHIP_SCRIPT = """
 import datetime, uuid
 from reseau_coop_membership_api_client import AuthenticatedClient
 from reseau_coop_membership_api_client.api.cooperatives import (
-    change_profile, join_network, list_cooperatives,
+    update_cooperative, create_cooperative, list_cooperatives,
 )
 from reseau_coop_membership_api_client.models import (
     Cooperative, JoinRequest, PageCooperative, Problem, ProfileChange, Region, ValidationProblem,
 )
 
 client = AuthenticatedClient(base_url=URL, token=TOKEN)
-created = join_network.sync_detailed(
+created = create_cooperative.sync_detailed(
     client=client,
     body=JoinRequest(
         name="Coop du client", region=Region.MONTREAL, sector="informatique",
@@ -59,7 +59,7 @@ assert isinstance(listed, PageCooperative) and len(listed.items) == 1
 assert listed.items[0].id == created.parsed.id
 
 english = AuthenticatedClient(base_url=URL, token=TOKEN, headers={"Accept-Language": "en-CA"})
-refused = join_network.sync_detailed(
+refused = create_cooperative.sync_detailed(
     client=english,
     body=JoinRequest(
         name="", region=Region.LAVAL, sector="informatique",
@@ -72,7 +72,7 @@ assert [e.field for e in refused.parsed.errors] == ["name"]
 assert refused.parsed.errors[0].message == "must have at least 1 character(s)"
 assert refused.headers["Content-Language"] == "en"
 
-stale = change_profile.sync_detailed(
+stale = update_cooperative.sync_detailed(
     created.parsed.id, client=client, body=ProfileChange(name="Nouveau nom"), if_match='"7"'
 )
 assert stale.status_code == 412
@@ -146,7 +146,7 @@ print("ok")
 REPORTING_SCRIPT = """
 import datetime
 from reseau_coop_reporting_api_client import Client
-from reseau_coop_reporting_api_client.api.indicators import indicators
+from reseau_coop_reporting_api_client.api.indicators import get_indicators as indicators
 from reseau_coop_reporting_api_client.models import Indicators, ValidationProblem
 
 client = Client(base_url=URL)
