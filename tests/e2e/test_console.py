@@ -174,7 +174,7 @@ def test_the_staff_journeys_record_exactly_what_the_indicators_then_show(
     page.goto("/activities/new")
     page.get_by_label("Type").select_option("cine_discussion")
     page.get_by_label("Titre").fill("Ciné-discussion console")
-    page.get_by_label("Date", exact=True).fill("2023-10-12")
+    page.locator("#n-date").fill("2023-10-12")
     page.get_by_label("Formule").select_option("in_person")
     page.get_by_label("Région").select_option("01")
     page.get_by_role("button", name="Planifier").click()
@@ -202,11 +202,13 @@ def test_the_staff_journeys_record_exactly_what_the_indicators_then_show(
     wait_for(recorded)
     expect(page.locator("dd").filter(has_text="80")).to_have_count(1)
 
-    # a mistake corrected: Beta came with 3 people, not 1
-    row = page.get_by_role("row").filter(has_text="Coop Console Beta")
-    row.get_by_label("Participant·e·s").fill("3")
-    row.get_by_role("button", name="Corriger").click()
-    expect(page.get_by_role("row").filter(has_text="Coop Console Beta")).to_contain_text("3")
+    # a mistake corrected: Alpha has 7 worker members, not 6
+    page.goto("/cooperatives?q=alpha")
+    page.get_by_role("link", name="Coop Console Alpha").click()
+    page.get_by_text("Modifier le profil").click()
+    page.locator("#p-workers").fill("7")
+    page.get_by_role("button", name="Enregistrer").click()
+    expect(page.locator("dl.facts")).to_contain_text("7")
 
     page.goto("/ambassadors/new")
     wait_for(
@@ -226,10 +228,10 @@ def test_the_staff_journeys_record_exactly_what_the_indicators_then_show(
     wait_for(enrolled)
     page.get_by_text("Noter une action").click()
     page.get_by_label("Genre").select_option("presentation")
-    page.get_by_label("Date", exact=True).fill("2023-11-01")
+    page.locator("#n-date").fill("2023-11-01")
     page.get_by_label("Personnes jointes").fill("25")
     page.get_by_role("button", name="Noter l'action").click()
-    expect(page.get_by_role("row").filter(has_text="Présentation")).to_contain_text("25")
+    expect(page.locator("dl.facts")).to_contain_text("Coop Console Alpha")
 
     def live() -> dict[str, Any]:
         with platform.api("reporting") as http:
@@ -240,7 +242,8 @@ def test_the_staff_journeys_record_exactly_what_the_indicators_then_show(
     figures = live()
     assert figures["members.total"] == 3
     assert figures["attendance.member_attendances"] == 2
-    assert figures["attendance.participants"] == 4
+    assert figures["attendance.participants"] == 2
+    assert figures["members.worker_members"] == 6 + 1 + 4
     assert figures["ambassadors.people_reached"] == 25
 
     page.goto("/years/2023-2024")
@@ -285,6 +288,7 @@ def test_a_journey_completes_with_the_keyboard_alone(page: Page) -> None:
     expect(page.get_by_role("heading", name="Accueil")).to_be_visible()
     page.get_by_role("link", name="Inscrire une coopérative").focus()
     page.keyboard.press("Enter")
+    page.wait_for_url("**/cooperatives/new")
     page.keyboard.press("Tab")
     for _ in range(12):
         if page.evaluate("document.activeElement.id") == "name":
@@ -298,7 +302,10 @@ def test_a_journey_completes_with_the_keyboard_alone(page: Page) -> None:
     page.keyboard.press("Tab")
     page.keyboard.type("3")
     page.keyboard.press("Tab")
-    page.keyboard.type("2023-09-01")
+    # Chromium's date field takes its digits segment by segment, in the browser's (en-US) order
+    page.keyboard.type("09012023")
+    page.keyboard.press("Tab")  # the NEQ, left empty
+    page.keyboard.press("Tab")  # the submit button
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Coop Clavier")).to_be_visible()
 
@@ -336,7 +343,10 @@ def test_an_expired_session_signs_in_again_then_returns_to_the_form(
 ) -> None:
     sign_in(page, next_path="/activities/new")
     page.context.clear_cookies()
+    page.get_by_label("Type").select_option("formation")
     page.get_by_label("Titre").fill("Après expiration")
+    page.locator("#n-date").fill("2023-10-12")
+    page.get_by_label("Formule").select_option("remote")
     page.get_by_role("button", name="Planifier").click()
     expect(page.get_by_role("heading", name="Connexion")).to_be_visible()
     page.get_by_label("Jeton d'accès").fill(TOKEN)

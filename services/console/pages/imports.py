@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import base64
 
-from fastapi import APIRouter, Request, UploadFile
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import UploadFile
 
 from services.console.pages.base import Console, form_text
 from services.importer.kinds import KINDS
