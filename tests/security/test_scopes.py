@@ -45,6 +45,24 @@ CONTRACT_SCOPES: dict[tuple[str, str, str], str | None] = {
     ("events", "POST", "/v1/activities/{activity_id}/attendances"): "events:write",
     ("events", "POST", "/v1/activities/{activity_id}/public-attendance"): "events:write",
     ("events", "POST", "/v1/activities/{activity_id}/cancellation"): "events:write",
+    ("events", "PATCH", "/v1/activities/{activity_id}"): "events:write",
+    ("events", "POST", "/v1/activities/{activity_id}/reinstatement"): "events:write",
+    ("events", "GET", "/v1/activities/{activity_id}/history"): "read",
+    ("events", "GET", "/v1/activities/{activity_id}/attendances"): "read",
+    ("events", "PATCH", "/v1/activities/{activity_id}/attendances/{cooperative_id}"): (
+        "events:write"
+    ),
+    ("events", "DELETE", "/v1/activities/{activity_id}/attendances/{cooperative_id}"): (
+        "events:write"
+    ),
+    ("events", "GET", "/v1/activities/{activity_id}/public-attendance"): "read",
+    ("events", "PATCH", "/v1/activities/{activity_id}/public-attendance/{record_id}"): (
+        "events:write"
+    ),
+    ("events", "DELETE", "/v1/activities/{activity_id}/public-attendance/{record_id}"): (
+        "events:write"
+    ),
+    ("events", "GET", "/v1/attendances"): "read",
     ("ambassadors", "POST", "/v1/ambassadors"): "ambassadors:write",
     ("ambassadors", "GET", "/v1/ambassadors/{ambassador_id}"): "read",
     ("ambassadors", "GET", "/v1/ambassadors"): "read",
@@ -121,15 +139,17 @@ def test_a_secured_operation_needs_a_token_that_carries_its_own_scope(
     secured: Platform, operation: tuple[str, str, str], scope: str
 ) -> None:
     service, method, path = operation
-    with client_from(secured, service, ADDRESS) as anonymous:
+    # One address per operation: its two failed authentications never reach the limit.
+    address = f"127.0.2.{SECURED.index((operation, scope)) + 1}"
+    with client_from(secured, service, address) as anonymous:
         refused = _send(anonymous, method, path)
         _assert_problem(refused, 401)
         assert refused.headers["www-authenticate"].lower().startswith("bearer")
-    with client_from(secured, service, ADDRESS, "a-token-nobody-was-given") as stranger:
+    with client_from(secured, service, address, "a-token-nobody-was-given") as stranger:
         _assert_problem(_send(stranger, method, path), 401)
-    with client_from(secured, service, ADDRESS, all_but(scope)) as lacking:
+    with client_from(secured, service, address, all_but(scope)) as lacking:
         _assert_problem(_send(lacking, method, path), 403)
-    with client_from(secured, service, ADDRESS, only(scope)) as granted:
+    with client_from(secured, service, address, only(scope)) as granted:
         answered = _send(granted, method, path)
         assert answered.status_code not in (401, 403, 429), answered.text
         assert answered.status_code < 500, answered.text
