@@ -51,6 +51,7 @@ from shared.http import (
     filter_value,
     page,
     problem_response,
+    problem_responses,
     replayed,
     require,
     run_command,
@@ -373,7 +374,10 @@ def activity_routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
         scope=WRITE,
         body=ScheduleRequest,
         status_code=201,
-        responses=answers(201, Activity, 409),
+        responses={
+            **answers(201, Activity, 409),
+            200: {"model": Activity, "description": "The activity holding this external_ref"},
+        },
     )
     def schedule_activity(command: Command[ScheduleRequest]) -> JSONResponse:
         """Schedule an activity → `ActivityScheduled` (201).
@@ -523,7 +527,7 @@ def activity_routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
         optional_body=True,
         idempotent=False,
         status_code=204,
-        responses={204: {"description": "Withdrawn"}, **answers(204, None, 404, 412)},
+        responses={**problem_responses(404, 412), 204: {"description": "Withdrawn"}},
     )
     def withdraw_attendance(
         command: Command[Withdrawal], activity_id: UUID, cooperative_id: UUID
@@ -552,7 +556,10 @@ def activity_routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
         scope=WRITE,
         body=PublicAttendanceRequest,
         status_code=201,
-        responses=answers(201, PublicAttendance, 404, 409),
+        responses={
+            **answers(201, PublicAttendance, 404, 409),
+            200: {"model": PublicAttendance, "description": "The record holding this external_ref"},
+        },
     )
     def record_public_attendance(
         command: Command[PublicAttendanceRequest], activity_id: UUID
@@ -635,7 +642,7 @@ def activity_routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
         optional_body=True,
         idempotent=False,
         status_code=204,
-        responses={204: {"description": "Withdrawn"}, **answers(204, None, 404, 412)},
+        responses={**problem_responses(404, 412), 204: {"description": "Withdrawn"}},
     )
     def withdraw_public_attendance(
         command: Command[Withdrawal], activity_id: UUID, record_id: UUID
