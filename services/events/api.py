@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 from uuid import UUID, uuid4
 
 from eventsourcing.persistence import IntegrityError as EventStoreConflict
@@ -74,6 +76,7 @@ Format = Literal["in_person", "remote", "hybrid"]
 Partners = Annotated[list[NonEmptyText], Field(max_length=100)]
 
 WRITE = "events:write"
+ResponseT = TypeVar("ResponseT", bound=Response)
 
 # status, problem type slug, and the request field a 422 is about
 ERRORS: dict[type[domain.EventsError], tuple[int, str | None, str]] = {
@@ -316,6 +319,24 @@ def attendance_routes(index: AttendanceIndex) -> APIRouter:
     return router
 
 
+def _retried(handler: Callable[..., ResponseT]) -> Callable[..., ResponseT]:
+    """Run a correction again when a concurrent change of its activity won the save.
+
+    Each attempt reads the activity anew, so a stale `If-Match` then answers 412.
+    """
+
+    @functools.wraps(handler)
+    def attempt(*args: Any, **kwargs: Any) -> ResponseT:
+        for _attempt in range(5):
+            try:
+                return handler(*args, **kwargs)
+            except EventStoreConflict:
+                continue
+        raise Problem(409, "the activity kept changing concurrently; retry the request")
+
+    return attempt
+
+
 def _reason(request: Request) -> str | None:
     """The `reason` query parameter of a withdrawal (at most 500 characters)."""
     reason = request.query_params.get("reason") or None
@@ -446,6 +467,7 @@ def activity_routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
         idempotent=False,
         responses=answers(200, Activity, 404, 412),
     )
+    @_retried
     def revise_activity(command: Command[RevisionRequest], activity_id: UUID) -> JSONResponse:
         """Correct any of type, title, date, format, region, partners → `ActivityRevised`.
 
@@ -496,6 +518,7 @@ def activity_routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
         idempotent=False,
         responses=answers(200, Attendance, 404, 412),
     )
+    @_retried
     def correct_attendance(
         command: Command[AttendanceCorrection], activity_id: UUID, cooperative_id: UUID
     ) -> JSONResponse:
@@ -529,6 +552,7 @@ def activity_routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
         status_code=204,
         responses={**problem_responses(404, 412), 204: {"description": "Withdrawn"}},
     )
+    @_retried
     def withdraw_attendance(
         command: Command[Withdrawal], activity_id: UUID, cooperative_id: UUID
     ) -> Response:
@@ -610,6 +634,7 @@ def activity_routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
         idempotent=False,
         responses=answers(200, PublicAttendance, 404, 412),
     )
+    @_retried
     def correct_public_attendance(
         command: Command[PublicAttendanceCorrection], activity_id: UUID, record_id: UUID
     ) -> JSONResponse:
@@ -644,6 +669,7 @@ def activity_routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
         status_code=204,
         responses={**problem_responses(404, 412), 204: {"description": "Withdrawn"}},
     )
+    @_retried
     def withdraw_public_attendance(
         command: Command[Withdrawal], activity_id: UUID, record_id: UUID
     ) -> Response:

@@ -179,3 +179,29 @@ def test_an_activity_s_history_shows_its_corrections(platform: Platform) -> None
         "changes": {"title": "Nouveau titre"},
     }
     assert_problem(platform.http.get(f"/v1/activities/{uuid4()}/history"), 404)
+
+
+def test_withdrawals_and_reinstatements_honour_if_match(platform: Platform, member: str) -> None:
+    activity_id = platform.schedule()["id"]
+    platform.attend(activity_id, member)
+    path = f"/v1/activities/{activity_id}"
+    stale = platform.http.delete(f"{path}/attendances/{member}", headers={"If-Match": '"1"'})
+    assert_problem(stale, 412)
+    assert stale.headers["etag"] == '"2"'
+    platform.http.post(f"{path}/cancellation")
+    assert_problem(platform.http.post(f"{path}/reinstatement", headers={"If-Match": '"2"'}), 412)
+    fresh = platform.http.post(f"{path}/reinstatement", headers={"If-Match": '"3"'})
+    assert fresh.status_code == 200 and fresh.json()["version"] == 4
+
+
+def test_a_malformed_correction_is_422_before_404(platform: Platform) -> None:
+    unknown = f"/v1/activities/{uuid4()}"
+    refused = platform.http.patch(f"{unknown}/public-attendance/{uuid4()}", json={"count": None})
+    assert_problem(refused, 422)
+    assert fields_in_error(refused) == {"count"}
+    too_long = platform.http.delete(
+        f"{unknown}/attendances/{uuid4()}", params={"reason": "x" * 501}
+    )
+    assert fields_in_error(too_long) == {"reason"}
+    not_a_uuid = platform.http.patch(f"{unknown}/attendances/nope", json={"participants": 2})
+    assert_problem(not_a_uuid, 422)
