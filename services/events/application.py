@@ -196,8 +196,11 @@ class Events(CoopApplication):
         raise KnownReference(holder)
 
     def public_attendance(self, activity_id: UUID, record_id: UUID) -> PublicAttendance:
-        """A recorded public attendance."""
-        record = self.activity(activity_id).public_attendance_record(record_id)
+        """A recorded public attendance (a withdrawn one too: its external_ref still names it)."""
+        activity = self.activity(activity_id)
+        record = activity.public_attendance_record(record_id) or activity.withdrawn_public.get(
+            record_id
+        )
         if record is None:
             raise AttendanceNotFoundError(f"no public attendance {record_id} at {activity_id}")
         return record

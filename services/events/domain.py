@@ -201,7 +201,7 @@ class Activity(Aggregate):
         self.attendances: dict[UUID, Attendance] = {}
         self.withdrawn_attendances: set[UUID] = set()
         self.public_attendances: list[PublicAttendance] = []
-        self.withdrawn_public: set[UUID] = set()
+        self.withdrawn_public: dict[UUID, PublicAttendance] = {}
 
     @property
     def status(self) -> str:
@@ -429,8 +429,9 @@ class Activity(Aggregate):
 
     @event(PublicAttendanceWithdrawn)
     def _withdraw_public_attendance(self, record_id: UUID, reason: str | None) -> None:
+        record = next(r for r in self.public_attendances if r.id == record_id)
         self.public_attendances = [r for r in self.public_attendances if r.id != record_id]
-        self.withdrawn_public.add(record_id)
+        self.withdrawn_public[record_id] = record
 
 
 def check_region(region: str | None) -> None:

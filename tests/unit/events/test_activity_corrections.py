@@ -201,3 +201,15 @@ def test_a_version_1_stored_public_attendance_has_its_message_s_event_id_as_id(
     event: Any = events.mapper.to_domain_event(as_v1)
     assert event.record_id == UUID(event_id_for(activity_id, 2))
     assert event.external_ref is None
+
+
+def test_a_withdrawn_public_attendance_still_answers_for_its_reference(events: Events) -> None:
+    activity_id = schedule(events)
+    record_id = uuid4()
+    events.record_public_attendance(activity_id, record_id, count=5, external_ref="row-9")
+    events.withdraw_public_attendance(activity_id, record_id)
+    with pytest.raises(KnownReference) as known:
+        events.record_public_attendance(activity_id, uuid4(), count=5, external_ref="row-9")
+    assert known.value.holder == f"{activity_id}/{record_id}"
+    assert events.public_attendance(activity_id, record_id).count == 5
+    assert events.activity(activity_id).public_attendance == 0
