@@ -176,7 +176,8 @@ class Events(CoopApplication):
             activity = self.activity(activity_id)
             self._check_public_reference(activity_id, external_ref)
             record = activity.record_public_attendance(record_id, count, region, external_ref)
-            own = f"{activity_id}/{record_id}"
+            # The claim's owner names both ids in 64 characters: activity, then record, in hex.
+            own = activity_id.hex + record_id.hex
             claims = reference_claims(PUBLIC_ATTENDANCE_REF, external_ref, own)
             try:
                 self._save(context, activity, claims, PUBLIC_ATTENDANCE_REF, external_ref, own)
@@ -186,14 +187,16 @@ class Events(CoopApplication):
         return record
 
     def _check_public_reference(self, activity_id: UUID, external_ref: str | None) -> None:
+        """A held reference: `KnownReference` (`<activity id>/<record id>`), or 409 elsewhere."""
         holder = holder_of(self.database, PUBLIC_ATTENDANCE_REF, external_ref)
         if holder is None:
             return
-        if holder.split("/")[0] != str(activity_id):
+        holder_activity, holder_record = UUID(holder[:32]), UUID(holder[32:])
+        if holder_activity != activity_id:
             raise ExternalRefTakenError(
                 "this external_ref belongs to a public attendance of another activity"
             )
-        raise KnownReference(holder)
+        raise KnownReference(f"{holder_activity}/{holder_record}")
 
     def public_attendance(self, activity_id: UUID, record_id: UUID) -> PublicAttendance:
         """A recorded public attendance (a withdrawn one too: its external_ref still names it)."""
