@@ -2,25 +2,37 @@
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 from uuid import UUID, uuid4
 
 from eventsourcing.persistence import IntegrityError as EventStoreConflict
 from fastapi import APIRouter, FastAPI, Query, Request
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi.responses import JSONResponse, Response
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 from services.events import domain
-from services.events.application import Events
+from services.events.application import Events, KnownReference
+from services.events.contracts import to_integration
 from services.events.views import (
     ActivityCatalogue,
+    AttendanceIndex,
     represent,
     represent_attendance,
     represent_public_attendance,
 )
 from shared.fields import (
+    NO_NUL,
     BusinessDate,
     NonEmptyText,
     OptionalText,
@@ -34,16 +46,20 @@ from shared.http import (
     Page,
     Paging,
     answers,
+    check_if_match,
     command_context,
     command_route,
     etag_header,
     filter_value,
     page,
     problem_response,
+    problem_responses,
     replayed,
     require,
     run_command,
 )
+from shared.integration import rfc3339
+from shared.persistence import CommandContext
 from shared.problems import Problem, invalid
 
 ActivityType = Literal[
@@ -60,6 +76,7 @@ Format = Literal["in_person", "remote", "hybrid"]
 Partners = Annotated[list[NonEmptyText], Field(max_length=100)]
 
 WRITE = "events:write"
+ResponseT = TypeVar("ResponseT", bound=Response)
 
 # status, problem type slug, and the request field a 422 is about
 ERRORS: dict[type[domain.EventsError], tuple[int, str | None, str]] = {
@@ -67,6 +84,9 @@ ERRORS: dict[type[domain.EventsError], tuple[int, str | None, str]] = {
     domain.AttendanceNotFoundError: (404, None, ""),
     domain.ActivityCancelledError: (409, "activity-cancelled", ""),
     domain.AlreadyCancelledError: (409, "already-cancelled", ""),
+    domain.NotCancelledError: (409, "not-cancelled", ""),
+    domain.AlreadyWithdrawnError: (404, "already-withdrawn", ""),
+    domain.ExternalRefTakenError: (409, "external-ref-taken", ""),
     domain.CooperativeNotMemberError: (422, "cooperative-not-member", "cooperative_id"),
     domain.UnknownActivityTypeError: (422, None, "type"),
     domain.UnknownFormatError: (422, None, "format"),
@@ -78,6 +98,22 @@ ERRORS: dict[type[domain.EventsError], tuple[int, str | None, str]] = {
 }
 
 
+REASON_DESCRIPTION = (
+    "Why the record is corrected, in a few words (at most 500 characters). It enters the "
+    "activity's history and the integration events: never put personal information in it."
+)
+Reason = Annotated[
+    str,
+    StringConstraints(strict=True, max_length=500, pattern=NO_NUL),
+    Field(description=REASON_DESCRIPTION),
+]
+ExternalRef = Annotated[
+    str,
+    StringConstraints(strict=True, min_length=1, max_length=200, pattern=NO_NUL),
+    Field(description="The record's key in another system: unique per resource type."),
+]
+
+
 class ScheduleRequest(RequestBody):
     """Body of `POST /v1/activities`."""
 
@@ -87,6 +123,74 @@ class ScheduleRequest(RequestBody):
     format: Format
     region: Region | None = None
     partners: Partners | None = None
+    external_ref: ExternalRef | None = None
+
+
+_REVISION_NOT_NULL = ("type", "title", "date", "format", "partners")
+
+
+def _only_region_nullable(schema: dict[str, Any]) -> None:
+    """In the OpenAPI, only `region` of a revision may be null."""
+    for field in _REVISION_NOT_NULL:
+        prop = schema["properties"][field]
+        kept = [branch for branch in prop.pop("anyOf", []) if branch.get("type") != "null"]
+        if len(kept) == 1:
+            prop.update(kept[0])
+        prop.pop("default", None)
+
+
+class RevisionRequest(RequestBody):
+    """Body of `PATCH /v1/activities/{id}`: any of the activity's fields."""
+
+    model_config = ConfigDict(json_schema_extra=_only_region_nullable)
+
+    type: ActivityType | None = None
+    title: NonEmptyText | None = None
+    date: BusinessDate | None = None
+    format: Format | None = None
+    region: Region | None = None
+    partners: Partners | None = None
+
+    @field_validator(*_REVISION_NOT_NULL, mode="before")
+    @classmethod
+    def _not_null(cls, value: Any, info: ValidationInfo) -> Any:
+        """Only `region` may be cleared (a remote activity); the error names the field."""
+        if value is None:
+            raise ValueError(f"{info.field_name} cannot be null")
+        return value
+
+
+class ReinstatementRequest(RequestBody):
+    """Body of `POST /v1/activities/{id}/reinstatement` (may be empty)."""
+
+    reason: Reason | None = None
+
+
+class AttendanceCorrection(RequestBody):
+    """Body of `PATCH /v1/activities/{id}/attendances/{cooperative_id}`."""
+
+    participants: PositiveInt
+    reason: Reason | None = None
+
+
+class PublicAttendanceCorrection(RequestBody):
+    """Body of `PATCH /v1/activities/{id}/public-attendance/{record_id}`."""
+
+    count: PositiveInt | None = None
+    region: Region | None = None
+    reason: Reason | None = None
+
+    @field_validator("count", mode="before")
+    @classmethod
+    def _count_not_null(cls, value: Any) -> Any:
+        """A count cannot be cleared."""
+        if value is None:
+            raise ValueError("count cannot be null")
+        return value
+
+
+class Withdrawal(RequestBody):
+    """A withdrawal has no body: its reason is the `reason` query parameter."""
 
 
 class AttendanceRequest(RequestBody):
@@ -101,6 +205,7 @@ class PublicAttendanceRequest(RequestBody):
 
     count: PositiveInt
     region: Region | None = None
+    external_ref: ExternalRef | None = None
 
 
 class CancellationRequest(RequestBody):
@@ -124,6 +229,7 @@ class Activity(BaseModel):
     status: Literal["scheduled", "cancelled"]
     member_attendances: int
     public_attendance: int
+    external_ref: str | None
     version: int
 
 
@@ -148,6 +254,18 @@ class PublicAttendance(BaseModel):
     count: int
     region: Region | None
     recorded_at: datetime
+    external_ref: str | None
+
+
+class HistoryEntry(BaseModel):
+    """One recorded event of an activity, as its integration event's data."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: str
+    version: int
+    recorded_at: datetime
+    data: dict[str, Any]
 
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -164,8 +282,77 @@ def date_filter(value: str | None, field: str) -> date | None:
         raise invalid(field, f"{text!r} is not a real calendar date") from None
 
 
-def routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
+def routes(app: Events, catalogue: ActivityCatalogue, index: AttendanceIndex) -> APIRouter:
     """The events routes, bound to the service's application."""
+    router = APIRouter()
+    router.include_router(activity_routes(app, catalogue))
+    router.include_router(attendance_routes(index))
+    return router
+
+
+def attendance_routes(index: AttendanceIndex) -> APIRouter:
+    """A cooperative's attendance records across activities."""
+    router = APIRouter(prefix="/v1/attendances", tags=["attendances"])
+
+    @router.get(
+        "",
+        dependencies=[require("read")],
+        response_model=None,
+        responses=answers(200, Page[Attendance]),
+    )
+    def list_cooperative_attendances(
+        paging: Paging, cooperative_id: Annotated[str | None, Query()] = None
+    ) -> dict[str, Any]:
+        """A cooperative's attendance records, oldest first (`cooperative_id` required).
+
+        Withdrawn attendances are left out.
+        """
+        if not cooperative_id:
+            raise invalid("cooperative_id", "cooperative_id is required")
+        try:
+            wanted = UUID(cooperative_id)
+        except ValueError:
+            raise invalid("cooperative_id", f"{cooperative_id!r} is not a UUID") from None
+        items, positions = index.list(str(wanted), after=paging.after, limit=paging.limit)
+        return page(items, positions, paging.limit)
+
+    return router
+
+
+def _retried(handler: Callable[..., ResponseT]) -> Callable[..., ResponseT]:
+    """Run a correction again when a concurrent change of its activity won the save.
+
+    Each attempt reads the activity anew, so a stale `If-Match` then answers 412.
+    """
+
+    @functools.wraps(handler)
+    def attempt(*args: Any, **kwargs: Any) -> ResponseT:
+        for _attempt in range(5):
+            try:
+                return handler(*args, **kwargs)
+            except EventStoreConflict:
+                continue
+        raise Problem(409, "the activity kept changing concurrently; retry the request")
+
+    return attempt
+
+
+def _reason(request: Request) -> str | None:
+    """The `reason` query parameter of a withdrawal (at most 500 characters)."""
+    reason = request.query_params.get("reason") or None
+    if reason is not None and (len(reason) > 500 or "\x00" in reason):
+        raise invalid("reason", "reason is at most 500 characters, without NUL")
+    return reason
+
+
+def _expected(request: Request, version: int) -> int | None:
+    """412 on a stale `If-Match`; the version a change is made against when one was given."""
+    check_if_match(request, version)
+    return version if "if-match" in request.headers else None
+
+
+def activity_routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
+    """The activities' routes."""
     router = APIRouter(prefix="/v1/activities", tags=["activities"])
     reader = [require("read")]
 
@@ -182,34 +369,66 @@ def routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
             app.public_attendance(UUID(activity_id), UUID(record_id))
         )
 
+    def known(
+        command: Command[Any],
+        holder: str,
+        render: Any,
+        headers: Any,
+    ) -> JSONResponse:
+        """200 with the record that holds the reference, as it is now; nothing recorded."""
+        idempotency = command.idempotency
+        stored = idempotency.stored() if idempotency else None
+        if stored is not None:  # a concurrent twin with the same key won the race
+            doc = render(stored.resource)
+            return replayed(stored.status, doc, headers(doc))
+        if idempotency is not None:
+            idempotency.remember(200, holder)
+        doc = render(holder)
+        return JSONResponse(doc, status_code=200, headers=headers(doc))
+
+    def located(doc: dict[str, Any]) -> dict[str, str]:
+        return {**etag_header(doc), "Location": f"/v1/activities/{doc['id']}"}
+
     @command_route(
         router,
         "",
         scope=WRITE,
         body=ScheduleRequest,
         status_code=201,
-        responses=answers(201, Activity, 409),
+        responses={
+            **answers(201, Activity, 409),
+            200: {"model": Activity, "description": "The activity holding this external_ref"},
+        },
     )
     def schedule_activity(command: Command[ScheduleRequest]) -> JSONResponse:
+        """Schedule an activity → `ActivityScheduled` (201).
+
+        With an `external_ref` an activity already holds, answers 200 with that activity as
+        it is now and records nothing.
+        """
         body, new_id = command.body, uuid4()
-        return run_command(
-            command,
-            status=201,
-            resource=str(new_id),
-            execute=lambda context: app.schedule(
-                new_id,
-                type=body.type,
-                title=body.title,
-                held_on=body.date,
-                format=body.format,
-                region=body.region,
-                partners=list(body.partners or []),
-                context=context,
-            ),
-            render=current,
-            headers=lambda doc: {**etag_header(doc), "Location": f"/v1/activities/{doc['id']}"},
-            shown=represent,
-        )
+        try:
+            return run_command(
+                command,
+                status=201,
+                resource=str(new_id),
+                execute=lambda context: app.schedule(
+                    new_id,
+                    type=body.type,
+                    title=body.title,
+                    held_on=body.date,
+                    format=body.format,
+                    region=body.region,
+                    partners=list(body.partners or []),
+                    external_ref=body.external_ref,
+                    context=context,
+                ),
+                render=current,
+                headers=located,
+                shown=represent,
+            )
+        except KnownReference as held:
+            return known(command, held.holder, current, located)
 
     @router.get(
         "", dependencies=reader, response_model=None, responses=answers(200, Page[Activity])
@@ -220,12 +439,15 @@ def routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
         region: Annotated[str | None, Query()] = None,
         start: Annotated[str | None, Query(alias="from")] = None,
         end: Annotated[str | None, Query(alias="to")] = None,
+        external_ref: Annotated[str | None, Query(max_length=200)] = None,
     ) -> dict[str, Any]:
+        """Activities in creation order; `external_ref` finds one whatever its status."""
         items, positions = catalogue.list(
             type=filter_value(type, "type", lambda v: v in domain.ACTIVITY_TYPES),
             region=filter_value(region, "region", is_region),
             start=date_filter(start, "from"),
             end=date_filter(end, "to"),
+            external_ref=external_ref or None,
             after=paging.after,
             limit=paging.limit,
         )
@@ -238,6 +460,33 @@ def routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
 
     @command_route(
         router,
+        "/{activity_id}",
+        method="PATCH",
+        scope=WRITE,
+        body=RevisionRequest,
+        idempotent=False,
+        responses=answers(200, Activity, 404, 412),
+    )
+    @_retried
+    def revise_activity(command: Command[RevisionRequest], activity_id: UUID) -> JSONResponse:
+        """Correct any of type, title, date, format, region, partners → `ActivityRevised`.
+
+        §3's region rule holds on the result; a revision that changes nothing answers 200
+        and records nothing. Attendances follow the activity's new date and type.
+        """
+        expected = _expected(command.request, app.activity(activity_id).version)
+        proposed = command.body.model_dump(include=command.body.model_fields_set)
+        activity, _ = app.revise(
+            activity_id,
+            proposed,
+            expected_version=expected,
+            context=command_context(command.request),
+        )
+        doc = represent(activity)
+        return JSONResponse(doc, headers=etag_header(doc))
+
+    @command_route(
+        router,
         "/{activity_id}/attendances",
         scope=WRITE,
         body=AttendanceRequest,
@@ -246,8 +495,84 @@ def routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
             200: {"model": Attendance, "description": "Already recorded: the existing record"},
         },
     )
-    def attend_activity(command: Command[AttendanceRequest], activity_id: UUID) -> JSONResponse:
+    def record_attendance(command: Command[AttendanceRequest], activity_id: UUID) -> JSONResponse:
         return _record_attendance(command, app, activity_id, attendance)
+
+    @router.get(
+        "/{activity_id}/attendances",
+        dependencies=reader,
+        response_model=None,
+        responses=answers(200, Page[Attendance], 404),
+    )
+    def list_attendances(activity_id: UUID, paging: Paging) -> dict[str, Any]:
+        """The activity's member attendance records, oldest first (withdrawn ones left out)."""
+        records = list(app.activity(activity_id).attendances.values())
+        return _page_of(records, represent_attendance, paging.after, paging.limit)
+
+    @command_route(
+        router,
+        "/{activity_id}/attendances/{cooperative_id}",
+        method="PATCH",
+        scope=WRITE,
+        body=AttendanceCorrection,
+        idempotent=False,
+        responses=answers(200, Attendance, 404, 412),
+    )
+    @_retried
+    def correct_attendance(
+        command: Command[AttendanceCorrection], activity_id: UUID, cooperative_id: UUID
+    ) -> JSONResponse:
+        """Correct an attendance's participants → `AttendanceCorrected` (200 + the record).
+
+        `If-Match` is compared with the activity's version; the answer carries the
+        activity's new `ETag`. A correction that changes nothing records nothing.
+        """
+        request = command.request
+        activity = app.activity(activity_id)
+        activity.recorded_attendance(cooperative_id)
+        expected = _expected(request, activity.version)
+        activity, record, _ = app.correct_attendance(
+            activity_id,
+            cooperative_id,
+            participants=command.body.participants,
+            reason=command.body.reason,
+            expected_version=expected,
+            context=command_context(request),
+        )
+        return JSONResponse(represent_attendance(record), headers=etag_header(represent(activity)))
+
+    @command_route(
+        router,
+        "/{activity_id}/attendances/{cooperative_id}",
+        method="DELETE",
+        scope=WRITE,
+        body=Withdrawal,
+        optional_body=True,
+        idempotent=False,
+        status_code=204,
+        responses={**problem_responses(404, 412), 204: {"description": "Withdrawn"}},
+    )
+    @_retried
+    def withdraw_attendance(
+        command: Command[Withdrawal], activity_id: UUID, cooperative_id: UUID
+    ) -> Response:
+        """Withdraw an attendance → `AttendanceWithdrawn` (204); it may be recorded again.
+
+        Repeated → 404 with `type` ending `/already-withdrawn`.
+        """
+        request = command.request
+        reason = _reason(request)
+        activity = app.activity(activity_id)
+        activity.recorded_attendance(cooperative_id)
+        expected = _expected(request, activity.version)
+        activity = app.withdraw_attendance(
+            activity_id,
+            cooperative_id,
+            reason=reason,
+            expected_version=expected,
+            context=command_context(request),
+        )
+        return Response(status_code=204, headers=etag_header(represent(activity)))
 
     @command_route(
         router,
@@ -255,20 +580,116 @@ def routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
         scope=WRITE,
         body=PublicAttendanceRequest,
         status_code=201,
-        responses=answers(201, PublicAttendance, 404, 409),
+        responses={
+            **answers(201, PublicAttendance, 404, 409),
+            200: {"model": PublicAttendance, "description": "The record holding this external_ref"},
+        },
     )
-    def count_public(command: Command[PublicAttendanceRequest], activity_id: UUID) -> JSONResponse:
+    def record_public_attendance(
+        command: Command[PublicAttendanceRequest], activity_id: UUID
+    ) -> JSONResponse:
+        """Record people who attended without a member cooperative → `PublicAttendanceRecorded`.
+
+        With an `external_ref` a record of this activity already holds, answers 200 with it
+        and records nothing; a reference held under another activity → 409
+        `/external-ref-taken`.
+        """
         body, record_id = command.body, uuid4()
-        return run_command(
-            command,
-            status=201,
-            resource=f"{activity_id}/{record_id}",
-            execute=lambda context: app.record_public_attendance(
-                activity_id, record_id, count=body.count, region=body.region, context=context
-            ),
-            render=public_attendance,
-            shown=represent_public_attendance,
+        try:
+            return run_command(
+                command,
+                status=201,
+                resource=f"{activity_id}/{record_id}",
+                execute=lambda context: app.record_public_attendance(
+                    activity_id,
+                    record_id,
+                    count=body.count,
+                    region=body.region,
+                    external_ref=body.external_ref,
+                    context=context,
+                ),
+                render=public_attendance,
+                shown=represent_public_attendance,
+            )
+        except KnownReference as held:
+            return known(command, held.holder, public_attendance, lambda doc: {})
+
+    @router.get(
+        "/{activity_id}/public-attendance",
+        dependencies=reader,
+        response_model=None,
+        responses=answers(200, Page[PublicAttendance], 404),
+    )
+    def list_public_attendance(activity_id: UUID, paging: Paging) -> dict[str, Any]:
+        """The activity's public attendance records, oldest first (withdrawn ones left out)."""
+        records = list(app.activity(activity_id).public_attendances)
+        return _page_of(records, represent_public_attendance, paging.after, paging.limit)
+
+    @command_route(
+        router,
+        "/{activity_id}/public-attendance/{record_id}",
+        method="PATCH",
+        scope=WRITE,
+        body=PublicAttendanceCorrection,
+        idempotent=False,
+        responses=answers(200, PublicAttendance, 404, 412),
+    )
+    @_retried
+    def correct_public_attendance(
+        command: Command[PublicAttendanceCorrection], activity_id: UUID, record_id: UUID
+    ) -> JSONResponse:
+        """Correct a record's count or region → `PublicAttendanceCorrected` (200 + the record).
+
+        `If-Match` is compared with the activity's version; the answer carries its new `ETag`.
+        """
+        request, body = command.request, command.body
+        activity = app.activity(activity_id)
+        activity.recorded_public_attendance(record_id)
+        expected = _expected(request, activity.version)
+        activity, record, _ = app.correct_public_attendance(
+            activity_id,
+            record_id,
+            body.model_dump(include=body.model_fields_set & {"count", "region"}),
+            reason=body.reason,
+            expected_version=expected,
+            context=command_context(request),
         )
+        return JSONResponse(
+            represent_public_attendance(record), headers=etag_header(represent(activity))
+        )
+
+    @command_route(
+        router,
+        "/{activity_id}/public-attendance/{record_id}",
+        method="DELETE",
+        scope=WRITE,
+        body=Withdrawal,
+        optional_body=True,
+        idempotent=False,
+        status_code=204,
+        responses={**problem_responses(404, 412), 204: {"description": "Withdrawn"}},
+    )
+    @_retried
+    def withdraw_public_attendance(
+        command: Command[Withdrawal], activity_id: UUID, record_id: UUID
+    ) -> Response:
+        """Withdraw a public attendance record → `PublicAttendanceWithdrawn` (204).
+
+        Repeated → 404 with `type` ending `/already-withdrawn`.
+        """
+        request = command.request
+        reason = _reason(request)
+        activity = app.activity(activity_id)
+        activity.recorded_public_attendance(record_id)
+        expected = _expected(request, activity.version)
+        activity = app.withdraw_public_attendance(
+            activity_id,
+            record_id,
+            reason=reason,
+            expected_version=expected,
+            context=command_context(request),
+        )
+        return Response(status_code=204, headers=etag_header(represent(activity)))
 
     @command_route(
         router,
@@ -291,7 +712,77 @@ def routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
             shown=represent,
         )
 
+    @command_route(
+        router,
+        "/{activity_id}/reinstatement",
+        scope=WRITE,
+        body=ReinstatementRequest,
+        optional_body=True,
+        responses=answers(200, Activity, 404, 409, 412),
+    )
+    def reinstate_activity(
+        command: Command[ReinstatementRequest], activity_id: UUID
+    ) -> JSONResponse:
+        """Undo a cancellation → `ActivityReinstated`; 409 unless the activity is cancelled."""
+        idempotency = command.idempotency
+        expected = None
+        if idempotency is None or idempotency.previous is None:
+            expected = _expected(command.request, app.activity(activity_id).version)
+
+        def execute(context: CommandContext) -> domain.Activity:
+            return app.reinstate(
+                activity_id,
+                reason=command.body.reason,
+                expected_version=expected,
+                context=context,
+            )
+
+        return run_command(
+            command,
+            status=200,
+            resource=str(activity_id),
+            execute=execute,
+            render=current,
+            headers=etag_header,
+            shown=represent,
+        )
+
+    @router.get(
+        "/{activity_id}/history",
+        dependencies=reader,
+        response_model=None,
+        responses=answers(200, Page[HistoryEntry], 404),
+    )
+    def get_activity_history(activity_id: UUID, paging: Paging) -> dict[str, Any]:
+        """Every recorded event of the activity, oldest first, with its integration data."""
+        items, positions = [], []
+        event: Any
+        for event in app.history(activity_id):
+            if event.originator_version <= paging.after:
+                continue
+            mapped = to_integration(event)
+            if mapped is None:
+                continue
+            items.append(
+                {
+                    "type": mapped[0],
+                    "version": event.originator_version,
+                    "recorded_at": rfc3339(event.timestamp),
+                    "data": mapped[1],
+                }
+            )
+            positions.append(event.originator_version)
+            if len(items) > paging.limit:
+                break
+        return page(items, positions, paging.limit)
+
     return router
+
+
+def _page_of(records: list[Any], render: Any, after: int, limit: int) -> dict[str, Any]:
+    """A page of an activity's records (position: 1 for the oldest)."""
+    chosen = list(enumerate(records, start=1))[after : after + limit + 1]
+    return page([render(r) for _, r in chosen], [p for p, _ in chosen], limit)
 
 
 def _record_attendance(

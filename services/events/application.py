@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import threading
 from datetime import date
-from typing import Protocol
-from uuid import UUID
+from typing import Any, Protocol
+from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import IntegrityError as EventStoreConflict
 
 from services.events.domain import (
     Activity,
@@ -15,10 +17,26 @@ from services.events.domain import (
     Attendance,
     AttendanceNotFoundError,
     CooperativeNotMemberError,
+    ExternalRefTakenError,
     PublicAttendance,
 )
-from shared.application import CoopApplication
+from shared.application import CoopApplication, check_version
+from shared.external_refs import holder_of, reference_claims
 from shared.persistence import CommandContext, Database
+
+ACTIVITY_REF = "activity"
+PUBLIC_ATTENDANCE_REF = "public_attendance"
+
+
+class KnownReference(Exception):
+    """A create names an `external_ref` a record already holds: that record answers.
+
+    `holder` is the activity's id, or `<activity id>/<record id>` for a public attendance.
+    """
+
+    def __init__(self, holder: str) -> None:
+        super().__init__(f"the record {holder} already has this external_ref")
+        self.holder = holder
 
 
 class Members(Protocol):
@@ -53,9 +71,13 @@ class Events(CoopApplication):
         format: str,
         region: str | None,
         partners: list[str] | None = None,
+        external_ref: str | None = None,
         context: CommandContext | None = None,
     ) -> Activity:
-        """Schedule an activity."""
+        """Schedule an activity; a known `external_ref` raises `KnownReference` first."""
+        holder = holder_of(self.database, ACTIVITY_REF, external_ref)
+        if holder is not None:
+            raise KnownReference(holder)
         activity = Activity.schedule(
             activity_id,
             type=type,
@@ -64,10 +86,31 @@ class Events(CoopApplication):
             format=format,
             region=region,
             partners=partners,
+            external_ref=external_ref,
         )
+        claims = reference_claims(ACTIVITY_REF, external_ref, activity_id)
         with self.serial:
-            self.record(context, activity)
+            self._save(context, activity, claims, ACTIVITY_REF, external_ref, str(activity_id))
         return activity
+
+    def _save(
+        self,
+        context: CommandContext | None,
+        activity: Activity,
+        claims: tuple[tuple[str, str], ...],
+        kind: str,
+        external_ref: str | None,
+        own: str,
+    ) -> None:
+        """Record with the reference claims; a concurrent create holding the ref answers."""
+        context = (context or CommandContext(correlation_id=str(uuid4()))).claiming(claims, ())
+        try:
+            self.record(context, activity)
+        except EventStoreConflict:
+            holder = holder_of(self.database, kind, external_ref)
+            if holder is not None and holder != own:
+                raise KnownReference(holder) from None
+            raise
 
     def activity(self, activity_id: UUID) -> Activity:
         """The activity as recorded now."""
@@ -120,18 +163,47 @@ class Events(CoopApplication):
         *,
         count: int,
         region: str | None = None,
+        external_ref: str | None = None,
         context: CommandContext | None = None,
     ) -> PublicAttendance:
-        """Add people who attended without a member cooperative."""
+        """Add people who attended without a member cooperative.
+
+        Checks, in order: the activity exists; a known `external_ref` answers with its
+        record (`KnownReference`), or 409 when that record is another activity's; then the
+        activity is not cancelled and the count and region hold.
+        """
         with self.serial:
             activity = self.activity(activity_id)
-            record = activity.record_public_attendance(record_id, count, region)
-            self.record(context, activity)
+            self._check_public_reference(activity_id, external_ref)
+            record = activity.record_public_attendance(record_id, count, region, external_ref)
+            # The claim's owner names both ids in 64 characters: activity, then record, in hex.
+            own = activity_id.hex + record_id.hex
+            claims = reference_claims(PUBLIC_ATTENDANCE_REF, external_ref, own)
+            try:
+                self._save(context, activity, claims, PUBLIC_ATTENDANCE_REF, external_ref, own)
+            except KnownReference:
+                self._check_public_reference(activity_id, external_ref)
+                raise
         return record
 
+    def _check_public_reference(self, activity_id: UUID, external_ref: str | None) -> None:
+        """A held reference: `KnownReference` (`<activity id>/<record id>`), or 409 elsewhere."""
+        holder = holder_of(self.database, PUBLIC_ATTENDANCE_REF, external_ref)
+        if holder is None:
+            return
+        holder_activity, holder_record = UUID(holder[:32]), UUID(holder[32:])
+        if holder_activity != activity_id:
+            raise ExternalRefTakenError(
+                "this external_ref belongs to a public attendance of another activity"
+            )
+        raise KnownReference(f"{holder_activity}/{holder_record}")
+
     def public_attendance(self, activity_id: UUID, record_id: UUID) -> PublicAttendance:
-        """A recorded public attendance."""
-        record = self.activity(activity_id).public_attendance_record(record_id)
+        """A recorded public attendance (a withdrawn one too: its external_ref still names it)."""
+        activity = self.activity(activity_id)
+        record = activity.public_attendance_record(record_id) or activity.withdrawn_public.get(
+            record_id
+        )
         if record is None:
             raise AttendanceNotFoundError(f"no public attendance {record_id} at {activity_id}")
         return record
@@ -145,3 +217,117 @@ class Events(CoopApplication):
             activity.cancel(reason)
             self.record(context, activity)
         return activity
+
+    def revise(
+        self,
+        activity_id: UUID,
+        proposed: dict[str, Any],
+        *,
+        expected_version: int | None = None,
+        context: CommandContext | None = None,
+    ) -> tuple[Activity, bool]:
+        """Correct some of an activity's fields; answers it and whether anything changed."""
+        with self.serial:
+            activity = self.activity(activity_id)
+            check_version(activity.version, expected_version)
+            changed = activity.revise(proposed)
+            if changed:
+                self.record(context, activity)
+        return activity, changed
+
+    def reinstate(
+        self,
+        activity_id: UUID,
+        *,
+        reason: str | None = None,
+        expected_version: int | None = None,
+        context: CommandContext | None = None,
+    ) -> Activity:
+        """Undo a cancellation."""
+        with self.serial:
+            activity = self.activity(activity_id)
+            check_version(activity.version, expected_version)
+            activity.reinstate(reason)
+            self.record(context, activity)
+        return activity
+
+    def correct_attendance(
+        self,
+        activity_id: UUID,
+        cooperative_id: UUID,
+        *,
+        participants: int,
+        reason: str | None = None,
+        expected_version: int | None = None,
+        context: CommandContext | None = None,
+    ) -> tuple[Activity, Attendance, bool]:
+        """Correct an attendance's participants (allowed on a cancelled activity)."""
+        with self.serial:
+            activity = self.activity(activity_id)
+            activity.recorded_attendance(cooperative_id)
+            check_version(activity.version, expected_version)
+            changed = activity.correct_attendance(cooperative_id, participants, reason)
+            if changed:
+                self.record(context, activity)
+        return activity, activity.recorded_attendance(cooperative_id), changed
+
+    def withdraw_attendance(
+        self,
+        activity_id: UUID,
+        cooperative_id: UUID,
+        *,
+        reason: str | None = None,
+        expected_version: int | None = None,
+        context: CommandContext | None = None,
+    ) -> Activity:
+        """Withdraw an attendance; the cooperative may be recorded again afterwards."""
+        with self.serial:
+            activity = self.activity(activity_id)
+            activity.recorded_attendance(cooperative_id)
+            check_version(activity.version, expected_version)
+            activity.withdraw_attendance(cooperative_id, reason)
+            self.record(context, activity)
+        return activity
+
+    def correct_public_attendance(
+        self,
+        activity_id: UUID,
+        record_id: UUID,
+        proposed: dict[str, Any],
+        *,
+        reason: str | None = None,
+        expected_version: int | None = None,
+        context: CommandContext | None = None,
+    ) -> tuple[Activity, PublicAttendance, bool]:
+        """Correct a public attendance record's count or region."""
+        with self.serial:
+            activity = self.activity(activity_id)
+            activity.recorded_public_attendance(record_id)
+            check_version(activity.version, expected_version)
+            changed = activity.correct_public_attendance(record_id, proposed, reason)
+            if changed:
+                self.record(context, activity)
+        return activity, activity.recorded_public_attendance(record_id), changed
+
+    def withdraw_public_attendance(
+        self,
+        activity_id: UUID,
+        record_id: UUID,
+        *,
+        reason: str | None = None,
+        expected_version: int | None = None,
+        context: CommandContext | None = None,
+    ) -> Activity:
+        """Withdraw a public attendance record."""
+        with self.serial:
+            activity = self.activity(activity_id)
+            activity.recorded_public_attendance(record_id)
+            check_version(activity.version, expected_version)
+            activity.withdraw_public_attendance(record_id, reason)
+            self.record(context, activity)
+        return activity
+
+    def history(self, activity_id: UUID) -> list[DomainEventProtocol[UUID]]:
+        """Every recorded event of the activity, oldest first."""
+        self.activity(activity_id)
+        return list(self.events.get(activity_id))

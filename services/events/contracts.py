@@ -9,8 +9,14 @@ from shared.contracts.events import (
     EVENTS,
     ActivityAttended,
     ActivityCancelled,
+    ActivityReinstated,
+    ActivityRevised,
     ActivityScheduled,
+    AttendanceCorrected,
+    AttendanceWithdrawn,
+    PublicAttendanceCorrected,
     PublicAttendanceRecorded,
+    PublicAttendanceWithdrawn,
 )
 
 __all__ = ["EVENTS", "to_integration"]
@@ -39,10 +45,40 @@ def to_integration(event: Any) -> tuple[str, dict[str, Any]] | None:
         )
     elif isinstance(event, Activity.PublicAttendanceRecorded):
         payload = PublicAttendanceRecorded(
-            activity_id=activity_id, count=event.count, region=event.region
+            activity_id=activity_id,
+            record_id=str(event.record_id),
+            count=event.count,
+            region=event.region,
         )
     elif isinstance(event, Activity.Cancelled):
         payload = ActivityCancelled(activity_id=activity_id, reason=event.reason)
+    elif isinstance(event, Activity.Revised):
+        payload = ActivityRevised(activity_id=activity_id, changes=dict(event.changes))
+    elif isinstance(event, Activity.Reinstated):
+        payload = ActivityReinstated(activity_id=activity_id, reason=event.reason)
+    elif isinstance(event, Activity.AttendanceCorrected):
+        payload = AttendanceCorrected(
+            activity_id=activity_id,
+            cooperative_id=str(event.cooperative_id),
+            participants=event.participants,
+            reason=event.reason,
+        )
+    elif isinstance(event, Activity.AttendanceWithdrawn):
+        payload = AttendanceWithdrawn(
+            activity_id=activity_id, cooperative_id=str(event.cooperative_id), reason=event.reason
+        )
+    elif isinstance(event, Activity.PublicAttendanceCorrected):
+        payload = PublicAttendanceCorrected(
+            activity_id=activity_id,
+            record_id=str(event.record_id),
+            count=event.count,
+            region=event.region,
+            reason=event.reason,
+        )
+    elif isinstance(event, Activity.PublicAttendanceWithdrawn):
+        payload = PublicAttendanceWithdrawn(
+            activity_id=activity_id, record_id=str(event.record_id), reason=event.reason
+        )
     else:
         return None
     return type(payload).__name__, payload.model_dump(mode="json")

@@ -24,6 +24,8 @@ def build(settings: ServiceSettings) -> Service:
     app = Events(database, members)
     catalogue = views.ActivityCatalogue(app, app.serial)
     catalogue.catch_up()
+    index = views.AttendanceIndex(app, app.serial)
+    index.catch_up()
 
     metrics = ServiceMetrics("events")
     messaging = service_messaging(settings)
@@ -39,5 +41,5 @@ def build(settings: ServiceSettings) -> Service:
         stoppers=[relay.stop, consumer.stop],
     )
     service.closers.append(app.close)
-    service.mount_api(metrics, routes(app, catalogue), install_errors)
+    service.mount_api(metrics, routes(app, catalogue, index), install_errors)
     return service

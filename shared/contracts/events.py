@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field
 
-from shared.integration import Payload, StreamContract
+from shared.integration import Envelope, Payload, StreamContract
 
-EVENTS = StreamContract(stream="COOP_EVENTS", service="events")
+
+class _EventsStream(StreamContract):
+    """`COOP_EVENTS`, whose version-1 `PublicAttendanceRecorded` needs its envelope to upcast.
+
+    A record made by a version-1 message has as its `record_id` that message's `event_id`
+    (contract §16.1): the id is put in the data before the upcaster runs.
+    """
+
+    def upcast(self, envelope: Envelope) -> Envelope:
+        """Bring an envelope's payload up to its event's current schema version."""
+        if envelope.event_type == "PublicAttendanceRecorded" and envelope.schema_version < 2:
+            data = {**envelope.data, "record_id": envelope.event_id}
+            envelope = envelope.model_copy(update={"data": data})
+        return super().upcast(envelope)
+
+
+EVENTS = _EventsStream(stream="COOP_EVENTS", service="events")
 
 
 @EVENTS.event
@@ -41,10 +59,89 @@ class ActivityAttended(Payload):
     activity_date: str
 
 
-@EVENTS.event
-class PublicAttendanceRecorded(Payload):
-    """People not counted through a member cooperative attended an activity."""
+class PublicAttendanceRecordedV1(Payload):
+    """Version 1 of `PublicAttendanceRecorded`: without `record_id`."""
 
     activity_id: str
     count: int
     region: str | None = None
+
+
+class PublicAttendanceRecorded(Payload):
+    """People not counted through a member cooperative attended an activity (version 2).
+
+    `record_id` names the record that later corrections and withdrawals refer to.
+    """
+
+    activity_id: str
+    record_id: str
+    count: int
+    region: str | None = None
+
+
+EVENTS.event(PublicAttendanceRecorded, version=2)
+
+
+@EVENTS.upcaster("PublicAttendanceRecorded", 1)
+def _public_attendance_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """A version-1 record's id is the `event_id` of the message that recorded it (§16.1).
+
+    `EVENTS.upcast` puts that id in the data; data without it (read outside an envelope)
+    keeps none.
+    """
+    return {**data, "record_id": data.get("record_id", "")}
+
+
+@EVENTS.event
+class ActivityRevised(Payload):
+    """Some of an activity's fields were corrected: `changes` holds them with their new values."""
+
+    activity_id: str
+    changes: dict[str, Any]
+
+
+@EVENTS.event
+class ActivityReinstated(Payload):
+    """A cancelled activity was reinstated: it counts again."""
+
+    activity_id: str
+    reason: str | None = None
+
+
+@EVENTS.event
+class AttendanceCorrected(Payload):
+    """A member attendance's participants were corrected."""
+
+    activity_id: str
+    cooperative_id: str
+    participants: int
+    reason: str | None = None
+
+
+@EVENTS.event
+class AttendanceWithdrawn(Payload):
+    """A member attendance was withdrawn: it counts nowhere."""
+
+    activity_id: str
+    cooperative_id: str
+    reason: str | None = None
+
+
+@EVENTS.event
+class PublicAttendanceCorrected(Payload):
+    """A public attendance record's count and region, as corrected."""
+
+    activity_id: str
+    record_id: str
+    count: int
+    region: str | None = None
+    reason: str | None = None
+
+
+@EVENTS.event
+class PublicAttendanceWithdrawn(Payload):
+    """A public attendance record was withdrawn: it counts nowhere."""
+
+    activity_id: str
+    record_id: str
+    reason: str | None = None

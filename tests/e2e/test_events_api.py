@@ -169,6 +169,7 @@ def test_scheduling_answers_201_with_the_activity_its_location_and_etag(
         "status": "scheduled",
         "member_attendances": 0,
         "public_attendance": 0,
+        "external_ref": None,
         "version": 1,
     }
     assert response.headers["location"] == f"/v1/activities/{activity['id']}"
@@ -538,7 +539,8 @@ def test_public_attendance_answers_201_with_the_record_and_adds_up(platform: Pla
     response = platform.http.post(path, json={"count": 35, "region": "01"})
     assert response.status_code == 201
     record = response.json()
-    assert set(record) == {"id", "activity_id", "count", "region", "recorded_at"}
+    assert set(record) == {"id", "activity_id", "count", "region", "recorded_at", "external_ref"}
+    assert record["external_ref"] is None
     assert (record["activity_id"], record["count"], record["region"]) == (activity_id, 35, "01")
     second = platform.http.post(path, json={"count": 12}).json()
     assert second["region"] is None and second["id"] != record["id"]

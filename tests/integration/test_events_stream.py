@@ -122,12 +122,22 @@ def test_every_change_is_published_once_in_commit_order_with_the_contract_envelo
     assert wait_for(attended, timeout=20, interval=0.1) == 201
     assert http.post(attend, json={"cooperative_id": cooperative_id}).status_code == 200
     public = f"/v1/activities/{activity}/public-attendance"
-    assert http.post(public, json={"count": 60, "region": "01"}).status_code == 201
-    assert http.post(public, json={"count": 15}).status_code == 201
+    sixty = http.post(public, json={"count": 60, "region": "01"})
+    fifteen = http.post(public, json={"count": 15})
+    assert (sixty.status_code, fifteen.status_code) == (201, 201)
     assert (
         http.post(f"/v1/activities/{activity}/cancellation", json={"reason": "panne"}).status_code
         == 200
     )
+    corrections = [
+        http.post(f"/v1/activities/{activity}/reinstatement", json={"reason": "réparée"}),
+        http.patch(f"/v1/activities/{activity}", json={"title": "(R)évolution, Rimouski"}),
+        http.patch(f"{attend}/{cooperative_id}", json={"participants": 5, "reason": "liste"}),
+        http.delete(f"{attend}/{cooperative_id}", params={"reason": "doublon"}),
+        http.patch(f"{public}/{sixty.json()['id']}", json={"count": 62}),
+        http.delete(f"{public}/{fifteen.json()['id']}"),
+    ]
+    assert [c.status_code for c in corrections] == [200, 200, 200, 204, 200, 204]
     other = http.post(
         "/v1/activities",
         json={
@@ -138,8 +148,8 @@ def test_every_change_is_published_once_in_commit_order_with_the_contract_envelo
         },
     ).json()["id"]
 
-    messages = published(nats_server, 6)
-    assert len(messages) == 6
+    messages = published(nats_server, 12)
+    assert len(messages) == 12
     bodies = [m["body"] for m in messages]
     assert [(b["aggregate_id"], b["aggregate_version"], b["event_type"]) for b in bodies] == [
         (activity, 1, "ActivityScheduled"),
@@ -147,6 +157,12 @@ def test_every_change_is_published_once_in_commit_order_with_the_contract_envelo
         (activity, 3, "PublicAttendanceRecorded"),
         (activity, 4, "PublicAttendanceRecorded"),
         (activity, 5, "ActivityCancelled"),
+        (activity, 6, "ActivityReinstated"),
+        (activity, 7, "ActivityRevised"),
+        (activity, 8, "AttendanceCorrected"),
+        (activity, 9, "AttendanceWithdrawn"),
+        (activity, 10, "PublicAttendanceCorrected"),
+        (activity, 11, "PublicAttendanceWithdrawn"),
         (other, 1, "ActivityScheduled"),
     ]
     for message in messages:
@@ -155,10 +171,11 @@ def test_every_change_is_published_once_in_commit_order_with_the_contract_envelo
         assert message["subject"] == f"coop.events.{body['event_type']}"
         assert message["headers"]["Nats-Msg-Id"] == body["event_id"]
         assert UUID(body["event_id"]) and UUID(body["correlation_id"])
-        assert body["schema_version"] == 1
+        expected_version = 2 if body["event_type"] == "PublicAttendanceRecorded" else 1
+        assert body["schema_version"] == expected_version
         assert body["occurred_at"].endswith("Z")
         datetime.fromisoformat(body["occurred_at"].replace("Z", "+00:00"))
-    assert len({b["event_id"] for b in bodies}) == 6
+    assert len({b["event_id"] for b in bodies}) == 12
     assert bodies[0]["correlation_id"] == correlation
     assert [b["data"] for b in bodies] == [
         {
@@ -177,9 +194,26 @@ def test_every_change_is_published_once_in_commit_order_with_the_contract_envelo
             "activity_type": "cine_discussion",
             "activity_date": "2023-10-12",
         },
-        {"activity_id": activity, "count": 60, "region": "01"},
-        {"activity_id": activity, "count": 15, "region": None},
+        {"activity_id": activity, "record_id": sixty.json()["id"], "count": 60, "region": "01"},
+        {"activity_id": activity, "record_id": fifteen.json()["id"], "count": 15, "region": None},
         {"activity_id": activity, "reason": "panne"},
+        {"activity_id": activity, "reason": "réparée"},
+        {"activity_id": activity, "changes": {"title": "(R)évolution, Rimouski"}},
+        {
+            "activity_id": activity,
+            "cooperative_id": cooperative_id,
+            "participants": 5,
+            "reason": "liste",
+        },
+        {"activity_id": activity, "cooperative_id": cooperative_id, "reason": "doublon"},
+        {
+            "activity_id": activity,
+            "record_id": sixty.json()["id"],
+            "count": 62,
+            "region": "01",
+            "reason": None,
+        },
+        {"activity_id": activity, "record_id": fifteen.json()["id"], "reason": None},
         {
             "activity_id": other,
             "type": "parcours_coop",

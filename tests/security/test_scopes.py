@@ -45,6 +45,24 @@ CONTRACT_SCOPES: dict[tuple[str, str, str], str | None] = {
     ("events", "POST", "/v1/activities/{activity_id}/attendances"): "events:write",
     ("events", "POST", "/v1/activities/{activity_id}/public-attendance"): "events:write",
     ("events", "POST", "/v1/activities/{activity_id}/cancellation"): "events:write",
+    ("events", "PATCH", "/v1/activities/{activity_id}"): "events:write",
+    ("events", "POST", "/v1/activities/{activity_id}/reinstatement"): "events:write",
+    ("events", "GET", "/v1/activities/{activity_id}/history"): "read",
+    ("events", "GET", "/v1/activities/{activity_id}/attendances"): "read",
+    ("events", "PATCH", "/v1/activities/{activity_id}/attendances/{cooperative_id}"): (
+        "events:write"
+    ),
+    ("events", "DELETE", "/v1/activities/{activity_id}/attendances/{cooperative_id}"): (
+        "events:write"
+    ),
+    ("events", "GET", "/v1/activities/{activity_id}/public-attendance"): "read",
+    ("events", "PATCH", "/v1/activities/{activity_id}/public-attendance/{record_id}"): (
+        "events:write"
+    ),
+    ("events", "DELETE", "/v1/activities/{activity_id}/public-attendance/{record_id}"): (
+        "events:write"
+    ),
+    ("events", "GET", "/v1/attendances"): "read",
     ("ambassadors", "POST", "/v1/ambassadors"): "ambassadors:write",
     ("ambassadors", "GET", "/v1/ambassadors/{ambassador_id}"): "read",
     ("ambassadors", "GET", "/v1/ambassadors"): "read",

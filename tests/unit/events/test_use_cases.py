@@ -182,8 +182,15 @@ def test_every_stored_event_maps_to_its_integration_payload(
     activity_id = schedule(events, type="parcours_coop", format="remote", region=None)
     cooperative_id = member(members, date(2020, 1, 1))
     events.attend(activity_id, cooperative_id, participants=5)
-    events.record_public_attendance(activity_id, uuid4(), count=8, region="11")
+    record_id = uuid4()
+    events.record_public_attendance(activity_id, record_id, count=8, region="11")
     events.cancel(activity_id, reason="report")
+    events.reinstate(activity_id, reason="finalement")
+    events.revise(activity_id, {"title": "Parcours", "partners": []})
+    events.correct_attendance(activity_id, cooperative_id, participants=6, reason="liste")
+    events.withdraw_attendance(activity_id, cooperative_id, reason="doublon")
+    events.correct_public_attendance(activity_id, record_id, {"count": 9}, reason=None)
+    events.withdraw_public_attendance(activity_id, record_id, reason="erreur")
     mapped = [to_integration(e) for e in events.events.get(activity_id)]
     a = str(activity_id)
     assert mapped == [
@@ -209,8 +216,43 @@ def test_every_stored_event_maps_to_its_integration_payload(
                 "activity_date": "2023-11-15",
             },
         ),
-        ("PublicAttendanceRecorded", {"activity_id": a, "count": 8, "region": "11"}),
+        (
+            "PublicAttendanceRecorded",
+            {"activity_id": a, "record_id": str(record_id), "count": 8, "region": "11"},
+        ),
         ("ActivityCancelled", {"activity_id": a, "reason": "report"}),
+        ("ActivityReinstated", {"activity_id": a, "reason": "finalement"}),
+        (
+            "ActivityRevised",
+            {"activity_id": a, "changes": {"title": "Parcours", "partners": []}},
+        ),
+        (
+            "AttendanceCorrected",
+            {
+                "activity_id": a,
+                "cooperative_id": str(cooperative_id),
+                "participants": 6,
+                "reason": "liste",
+            },
+        ),
+        (
+            "AttendanceWithdrawn",
+            {"activity_id": a, "cooperative_id": str(cooperative_id), "reason": "doublon"},
+        ),
+        (
+            "PublicAttendanceCorrected",
+            {
+                "activity_id": a,
+                "record_id": str(record_id),
+                "count": 9,
+                "region": "11",
+                "reason": None,
+            },
+        ),
+        (
+            "PublicAttendanceWithdrawn",
+            {"activity_id": a, "record_id": str(record_id), "reason": "erreur"},
+        ),
     ]
     for event_type, data in mapped:  # type: ignore[misc]
         assert set(data) == set(EVENTS.models[event_type].model_fields)
