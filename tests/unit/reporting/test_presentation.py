@@ -489,7 +489,7 @@ def test_presentations_do_not_change_the_answer() -> None:
     assert answer == before
 
 
-def test_the_report_writes_the_partnership_figures_with_labels_when_the_answer_has_them() -> None:
+def test_the_report_writes_the_partnership_figures_with_their_labels() -> None:
     answer = sample_answer()
     answer["indicators"].update(
         {
@@ -516,7 +516,6 @@ def test_the_report_writes_the_partnership_figures_with_labels_when_the_answer_h
     assert "non_repertorie" not in english and "reseau_cooperatif" not in english
     french = annual_report_markdown(answer)
     assert "- 2 tables sectorielles actives, réunissant 9 coopératives membres" in french
-    assert "## Partenariats" not in annual_report_markdown(sample_answer())
 
 
 def test_the_pages_style_sheets_are_inlined_unescaped() -> None:
