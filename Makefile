@@ -37,16 +37,16 @@ bench: $(STAMP)
 clean:
 	rm -rf $(VENV) var
 
-# Message catalogs (Babel): French is the source language, locales/en translates it.
-locales-extract: $(STAMP) ## collect the French messages of the code into locales/messages.pot
+# Message catalogs (Babel): French is the source language, shared/locales/en translates it.
+locales-extract: $(STAMP) ## collect the French messages of the code into shared/locales/messages.pot
 	$(BIN)/pybabel extract --no-location --sort-output --omit-header -k N_ \
-		-o locales/messages.pot shared services
+		-o shared/locales/messages.pot shared services
 
-locales-update: locales-extract ## merge new messages into locales/en/LC_MESSAGES/messages.po
-	$(BIN)/pybabel update --no-fuzzy-matching -i locales/messages.pot -d locales -D messages
+locales-update: locales-extract ## merge new messages into shared/locales/en/LC_MESSAGES/messages.po
+	$(BIN)/pybabel update --no-fuzzy-matching -i shared/locales/messages.pot -d shared/locales -D messages
 
 locales: $(STAMP) ## compile the catalogs the services read (.mo)
-	$(BIN)/pybabel compile -d locales -D messages
+	$(BIN)/pybabel compile -d shared/locales -D messages
 
 api-docs: $(STAMP) ## regenerate docs/api: every service's OpenAPI and every publisher's AsyncAPI
 	$(BIN)/python -m services.api_documents docs/api

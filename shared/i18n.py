@@ -1,7 +1,7 @@
 """Languages of the answers (contract §16.13): negotiation and the Babel message catalogs.
 
-French is the source language: the messages in the code are French, `locales/` holds their
-English translation (`locales/en/LC_MESSAGES/messages.po`, compiled to `.mo` by
+French is the source language: the messages in the code are French, `shared/locales/` holds their
+English translation (`shared/locales/en/LC_MESSAGES/messages.po`, compiled to `.mo` by
 `make locales`). `N_` marks a message for `pybabel extract` without translating it.
 """
 
@@ -16,7 +16,7 @@ from urllib.parse import parse_qs
 
 LANGUAGES = ("fr", "en")
 DEFAULT_LANGUAGE = "fr"
-LOCALES = Path(__file__).resolve().parent.parent / "locales"
+LOCALES = Path(__file__).resolve().parent / "locales"
 DOMAIN = "messages"
 
 _RANGE = re.compile(
