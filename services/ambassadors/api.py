@@ -125,6 +125,21 @@ def _is_uuid(value: str) -> bool:
     return True
 
 
+PERSONAL_SCOPES = frozenset({"personal:read", "privacy:admin"})
+
+
+def shows_personal(request: Request) -> bool:
+    """Whether the request's token may see name and email (contract §4 v2, §16.16)."""
+    return bool(PERSONAL_SCOPES & set(getattr(request.state, "scopes", ())))
+
+
+def redacted(request: Request, doc: dict[str, Any]) -> dict[str, Any]:
+    """The representation as this token may see it: name and email null without the scope."""
+    if shows_personal(request):
+        return doc
+    return {**doc, "name": None, "email": None}
+
+
 def routes(app: Ambassadors, listing: AmbassadorList) -> APIRouter:
     """The ambassadors routes, bound to the service's application."""
     router = APIRouter(prefix="/v1/ambassadors", tags=["ambassadors"])
@@ -158,15 +173,16 @@ def routes(app: Ambassadors, listing: AmbassadorList) -> APIRouter:
                 enrolled_on=body.enrolled_on,
                 context=context,
             ),
-            render=current,
+            render=lambda ref: redacted(command.request, current(ref)),
             headers=lambda doc: {**etag_header(doc), "Location": f"/v1/ambassadors/{doc['id']}"},
-            shown=lambda ambassador: represent(ambassador, details),
+            shown=lambda ambassador: redacted(command.request, represent(ambassador, details)),
         )
 
     @router.get(
         "", dependencies=reader, response_model=None, responses=answers(200, Page[Ambassador])
     )
     def list_ambassadors(
+        request: Request,
         paging: Paging,
         status: Annotated[str | None, Query()] = None,
         cooperative_id: Annotated[str | None, Query()] = None,
@@ -178,11 +194,11 @@ def routes(app: Ambassadors, listing: AmbassadorList) -> APIRouter:
             after=paging.after,
             limit=paging.limit,
         )
-        return page(items, positions, paging.limit)
+        return page([redacted(request, item) for item in items], positions, paging.limit)
 
     @router.get("/{ambassador_id}", dependencies=reader, responses=answers(200, Ambassador, 404))
-    def get_ambassador(ambassador_id: UUID) -> JSONResponse:
-        doc = current(str(ambassador_id))
+    def get_ambassador(request: Request, ambassador_id: UUID) -> JSONResponse:
+        doc = redacted(request, current(str(ambassador_id)))
         return JSONResponse(doc, headers=etag_header(doc))
 
     @command_route(
@@ -240,9 +256,11 @@ def routes(app: Ambassadors, listing: AmbassadorList) -> APIRouter:
             execute=lambda context: app.retire(
                 ambassador_id, retired_on=command.body.retired_on, context=context
             ),
-            render=current,
+            render=lambda ref: redacted(command.request, current(ref)),
             headers=etag_header,
-            shown=lambda ambassador: represent(ambassador, app.personal.find(ambassador_id)),
+            shown=lambda ambassador: redacted(
+                command.request, represent(ambassador, app.personal.find(ambassador_id))
+            ),
         )
 
     @router.get(

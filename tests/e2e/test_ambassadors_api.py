@@ -18,7 +18,9 @@ pytestmark = pytest.mark.e2e
 ADMIN = "ambassadors-admin-token"
 READER = "ambassadors-reader-token"
 WRITER = "ambassadors-writer-token"
+PERSONAL = "ambassadors-personal-token"
 TOKENS = {
+    PERSONAL: ["read", "personal:read"],
     ADMIN: ["read", "membership:write", "ambassadors:write", "privacy:admin"],
     READER: ["read"],
     WRITER: ["ambassadors:write"],
@@ -47,6 +49,7 @@ class Platform:
         self.http = ambassadors.client(ADMIN)
         self.reader = ambassadors.client(READER)
         self.writer = ambassadors.client(WRITER)
+        self.personal = ambassadors.client(PERSONAL)
         self.anonymous = ambassadors.client(None)
         self.members = membership.client(ADMIN)
         self.cooperative_id = self.join()
@@ -251,7 +254,7 @@ def test_an_idempotency_key_longer_than_255_characters_is_422(platform: Platform
 def test_an_ambassador_is_read_with_its_etag(platform: Platform) -> None:
     created = platform.ambassador()
 
-    response = platform.reader.get(f"/v1/ambassadors/{created['id']}")
+    response = platform.personal.get(f"/v1/ambassadors/{created['id']}")
 
     assert response.status_code == 200
     assert response.json() == created
@@ -572,3 +575,52 @@ def test_health_readiness_and_metrics_need_no_token(platform: Platform) -> None:
     metrics = platform.anonymous.get("/metrics")
     assert metrics.status_code == 200
     assert "coop_consumer_applied_messages" in metrics.text
+
+
+def test_name_and_email_are_null_for_a_token_without_personal_read_but_erased_still_tells(
+    platform: Platform,
+) -> None:
+    ambassador = platform.ambassador()
+    path = f"/v1/ambassadors/{ambassador['id']}"
+
+    single = platform.reader.get(path).json()
+    listed = platform.reader.get("/v1/ambassadors", params={"limit": 200}).json()["items"]
+
+    assert (single["name"], single["email"], single["erased"]) == (None, None, False)
+    mine = next(item for item in listed if item["id"] == ambassador["id"])
+    assert (mine["name"], mine["email"], mine["erased"]) == (None, None, False)
+
+
+def test_name_and_email_appear_to_personal_read_and_privacy_admin_tokens(
+    platform: Platform,
+) -> None:
+    ambassador = platform.ambassador()
+    path = f"/v1/ambassadors/{ambassador['id']}"
+
+    for client in (platform.personal, platform.http):
+        doc = client.get(path).json()
+        assert (doc["name"], doc["email"]) == ("Camille Tremblay", "camille@example.org")
+
+
+def test_the_answer_to_ones_own_enrollment_and_retirement_is_redacted_without_the_scope(
+    platform: Platform,
+) -> None:
+    body = {
+        "cooperative_id": platform.cooperative_id,
+        "name": "Camille Tremblay",
+        "email": "camille@example.org",
+        "enrolled_on": "2023-06-01",
+    }
+    created = platform.writer.post("/v1/ambassadors", json=body)
+    assert created.status_code == 201, created.text
+    retired = platform.writer.post(
+        f"/v1/ambassadors/{created.json()['id']}/retirement", json={"retired_on": "2024-01-01"}
+    )
+
+    assert (created.json()["name"], created.json()["email"]) == (None, None)
+    assert retired.status_code == 200, retired.text
+    assert (retired.json()["name"], retired.json()["email"], retired.json()["erased"]) == (
+        None,
+        None,
+        False,
+    )
