@@ -186,13 +186,17 @@ def routes(app: Ambassadors, listing: AmbassadorList) -> APIRouter:
         paging: Paging,
         status: Annotated[str | None, Query()] = None,
         cooperative_id: Annotated[str | None, Query()] = None,
+        email: Annotated[str | None, Query()] = None,
     ) -> dict[str, Any]:
+        if email and "privacy:admin" not in request.state.scopes:
+            raise Problem(403, "finding an ambassador by email needs the scope 'privacy:admin'")
         cooperative = filter_value(cooperative_id, "cooperative_id", _is_uuid)
         items, positions = listing.list(
             status=filter_value(status, "status", lambda v: v in STATUSES),
             cooperative_id=str(UUID(cooperative)) if cooperative else None,
             after=paging.after,
             limit=paging.limit,
+            email=email or None,
         )
         return page([redacted(request, item) for item in items], positions, paging.limit)
 

@@ -85,11 +85,19 @@ class AmbassadorList(DocumentView):
         self.personal = personal
 
     def list(
-        self, *, status: str | None, cooperative_id: str | None, after: int, limit: int
+        self,
+        *,
+        status: str | None,
+        cooperative_id: str | None,
+        after: int,
+        limit: int,
+        email: str | None = None,
     ) -> tuple[list[dict[str, Any]], list[int]]:
         """A page of ambassadors matching the filters, in creation order."""
         self.catch_up()
         where = []
+        if email:
+            where.append(ambassadors.c.id.in_(self.personal.with_email(email)))
         if status:
             where.append(ambassadors.c.status == status)
         if cooperative_id:

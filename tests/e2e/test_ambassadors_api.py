@@ -624,3 +624,29 @@ def test_the_answer_to_ones_own_enrollment_and_retirement_is_redacted_without_th
         None,
         False,
     )
+
+
+def test_the_email_filter_finds_ambassadors_case_aside_for_a_privacy_admin(
+    platform: Platform,
+) -> None:
+    email = f"lookup-{uuid4().hex[:8]}@example.org"
+    wanted = platform.ambassador(email=email)
+    platform.ambassador()
+
+    found = platform.http.get("/v1/ambassadors", params={"email": email.upper()}).json()
+
+    assert [item["id"] for item in found["items"]] == [wanted["id"]]
+    assert found["items"][0]["email"] == email
+
+
+def test_the_email_filter_is_403_without_privacy_admin_and_empty_is_no_filter(
+    platform: Platform,
+) -> None:
+    platform.ambassador()
+
+    refused = platform.personal.get("/v1/ambassadors", params={"email": "a@example.org"})
+    unfiltered = platform.reader.get("/v1/ambassadors", params={"email": ""})
+
+    assert_problem(refused, 403)
+    assert unfiltered.status_code == 200
+    assert unfiltered.json()["items"]
