@@ -95,7 +95,7 @@ class AmbassadorList(DocumentView):
     ) -> tuple[list[dict[str, Any]], list[int]]:
         """A page of ambassadors matching the filters, in creation order."""
         self.catch_up()
-        where = []
+        where: list[Any] = []
         if email:
             where.append(ambassadors.c.id.in_(self.personal.with_email(email)))
         if status:
