@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
@@ -13,7 +13,13 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from services.ambassadors import domain
 from services.ambassadors.application import Ambassadors, PersonalDetails
-from services.ambassadors.views import STATUSES, AmbassadorList, represent, represent_action
+from services.ambassadors.views import (
+    STATUSES,
+    AmbassadorList,
+    cooperative_name,
+    represent,
+    represent_action,
+)
 from shared.fields import BusinessDate, NonEmptyText, NonNegativeInt, RequestBody
 from shared.http import (
     Command,
@@ -108,13 +114,29 @@ class Action(BaseModel):
     people_reached: int | None
 
 
+class CooperativeRef(BaseModel):
+    """The ambassador's cooperative, with its name as membership last told it."""
+
+    id: UUID
+    name: str | None
+
+
 class PersonalData(BaseModel):
-    """The personal information an ambassador's record holds (null once erased)."""
+    """Everything the service keeps about the person (contract §6 v2; name, email null once
+    erased)."""
 
     model_config = ConfigDict(extra="forbid")
 
+    ambassador_id: UUID
     name: str | None
     email: str | None
+    cooperative: CooperativeRef
+    enrolled_on: date
+    status: Literal["active", "retired", "deactivated"]
+    ended_on: date | None
+    erased: bool
+    actions: list[Action]
+    exported_at: datetime
 
 
 def _is_uuid(value: str) -> bool:
@@ -273,11 +295,23 @@ def routes(app: Ambassadors, listing: AmbassadorList) -> APIRouter:
         responses=answers(200, PersonalData, 404),
     )
     def export_personal_data(ambassador_id: UUID) -> JSONResponse:
-        details = app.personal_details(ambassador_id)
-        return JSONResponse(
-            {"name": details.name, "email": details.email},
-            headers={"Cache-Control": "no-store"},
-        )
+        ambassador = app.ambassador(ambassador_id)
+        details = app.personal.find(ambassador_id)
+        doc = represent(ambassador, details)
+        cooperative_id = str(ambassador.cooperative_id)
+        export = {
+            "ambassador_id": doc["id"],
+            "name": doc["name"],
+            "email": doc["email"],
+            "cooperative": {"id": cooperative_id, "name": cooperative_name(app, cooperative_id)},
+            "enrolled_on": doc["enrolled_on"],
+            "status": doc["status"],
+            "ended_on": doc["ended_on"],
+            "erased": doc["erased"],
+            "actions": [represent_action(ambassador, action) for action in ambassador.actions],
+            "exported_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        }
+        return JSONResponse(export, headers={"Cache-Control": "no-store"})
 
     @router.delete(
         "/{ambassador_id}/personal-data",

@@ -26,6 +26,29 @@ ambassadors = document_table(
 
 STATUSES = ("active", "retired", "deactivated")
 
+cooperative_names = sa.Table(
+    "ambassadors_cooperative_names",
+    metadata,
+    sa.Column("cooperative_id", sa.String(36), primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+)
+
+
+def keep_cooperative_name(conn: sa.Connection, cooperative_id: str, name: str) -> None:
+    """Remember a cooperative's current name (from CoopJoined or CoopProfileUpdated)."""
+    table = cooperative_names
+    conn.execute(sa.delete(table).where(table.c.cooperative_id == cooperative_id))
+    conn.execute(sa.insert(table).values(cooperative_id=cooperative_id, name=name))
+
+
+def cooperative_name(app: CoopApplication, cooperative_id: str) -> str | None:
+    """A cooperative's name as the membership events last told it, or None if unknown."""
+    table = cooperative_names
+    with app.database.reading() as conn:
+        return conn.execute(
+            sa.select(table.c.name).where(table.c.cooperative_id == cooperative_id)
+        ).scalar_one_or_none()
+
 
 def document(ambassador: Ambassador) -> dict[str, Any]:
     """The ambassador's representation without personal information (what the table stores)."""

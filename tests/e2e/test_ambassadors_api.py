@@ -52,14 +52,16 @@ class Platform:
         self.personal = ambassadors.client(PERSONAL)
         self.anonymous = ambassadors.client(None)
         self.members = membership.client(ADMIN)
+        self.cooperative_names: dict[str, str] = {}
         self.cooperative_id = self.join()
 
     def join(self, joined_on: str = "2020-01-15") -> str:
         """A cooperative joins; returns its id once the ambassadors service knows it."""
+        name = f"Coop {uuid4().hex[:6]}"
         response = self.members.post(
             "/v1/cooperatives",
             json={
-                "name": f"Coop {uuid4().hex[:6]}",
+                "name": name,
                 "region": "06",
                 "sector": "services_conseils",
                 "worker_members": 8,
@@ -68,6 +70,7 @@ class Platform:
         )
         assert response.status_code == 201, response.text
         cooperative_id = str(response.json()["id"])
+        self.cooperative_names[cooperative_id] = name
         wait_for(lambda: self.enroll(cooperative_id=cooperative_id).status_code == 201)
         return cooperative_id
 
@@ -527,12 +530,28 @@ def test_personal_data_is_exported_then_erased_for_good(platform: Platform) -> N
 
     exported = platform.http.get(path)
     assert exported.status_code == 200
-    assert exported.json() == {"name": "Maëlle Fortin", "email": "maelle@exemple.qc"}
+    body = exported.json()
+    assert body.pop("exported_at").endswith("Z")
+    assert body == {
+        "ambassador_id": ambassador["id"],
+        "name": "Maëlle Fortin",
+        "email": "maelle@exemple.qc",
+        "cooperative": {
+            "id": platform.cooperative_id,
+            "name": platform.cooperative_names[platform.cooperative_id],
+        },
+        "enrolled_on": "2023-06-01",
+        "status": "active",
+        "ended_on": None,
+        "erased": False,
+        "actions": [],
+    }
 
     assert platform.http.delete(path).status_code == 204
     assert platform.http.delete(path).status_code == 204
 
-    assert platform.http.get(path).json() == {"name": None, "email": None}
+    after = platform.http.get(path).json()
+    assert (after["name"], after["email"], after["erased"]) == (None, None, True)
     now = platform.reader.get(f"/v1/ambassadors/{ambassador['id']}").json()
     assert (now["name"], now["email"], now["erased"], now["version"]) == (None, None, True, 1)
 
@@ -650,3 +669,16 @@ def test_the_email_filter_is_403_without_privacy_admin_and_empty_is_no_filter(
     assert_problem(refused, 403)
     assert unfiltered.status_code == 200
     assert unfiltered.json()["items"]
+
+
+def test_the_export_lists_the_ambassadors_actions(platform: Platform) -> None:
+    ambassador = platform.ambassador()
+    logged = platform.http.post(
+        f"/v1/ambassadors/{ambassador['id']}/actions",
+        json={"kind": "kiosque", "performed_on": "2024-02-01", "people_reached": 12},
+    )
+    assert logged.status_code == 201, logged.text
+
+    exported = platform.http.get(f"/v1/ambassadors/{ambassador['id']}/personal-data").json()
+
+    assert exported["actions"] == [logged.json()]
