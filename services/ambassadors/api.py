@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
@@ -13,7 +13,13 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from services.ambassadors import domain
 from services.ambassadors.application import Ambassadors, PersonalDetails
-from services.ambassadors.views import STATUSES, AmbassadorList, represent, represent_action
+from services.ambassadors.views import (
+    STATUSES,
+    AmbassadorList,
+    cooperative_name,
+    represent,
+    represent_action,
+)
 from shared.fields import BusinessDate, NonEmptyText, NonNegativeInt, RequestBody
 from shared.http import (
     Command,
@@ -108,13 +114,29 @@ class Action(BaseModel):
     people_reached: int | None
 
 
+class CooperativeRef(BaseModel):
+    """The ambassador's cooperative, with its name as membership last told it."""
+
+    id: UUID
+    name: str | None
+
+
 class PersonalData(BaseModel):
-    """The personal information an ambassador's record holds (null once erased)."""
+    """Everything the service keeps about the person (contract §6 v2; name, email null once
+    erased)."""
 
     model_config = ConfigDict(extra="forbid")
 
+    ambassador_id: UUID
     name: str | None
     email: str | None
+    cooperative: CooperativeRef
+    enrolled_on: date
+    status: Literal["active", "retired", "deactivated"]
+    ended_on: date | None
+    erased: bool
+    actions: list[Action]
+    exported_at: datetime
 
 
 def _is_uuid(value: str) -> bool:
@@ -123,6 +145,21 @@ def _is_uuid(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+PERSONAL_SCOPES = frozenset({"personal:read", "privacy:admin"})
+
+
+def shows_personal(request: Request) -> bool:
+    """Whether the request's token may see name and email (contract §4 v2, §16.16)."""
+    return bool(PERSONAL_SCOPES & set(getattr(request.state, "scopes", ())))
+
+
+def redacted(request: Request, doc: dict[str, Any]) -> dict[str, Any]:
+    """The representation as this token may see it: name and email null without the scope."""
+    if shows_personal(request):
+        return doc
+    return {**doc, "name": None, "email": None}
 
 
 def routes(app: Ambassadors, listing: AmbassadorList) -> APIRouter:
@@ -158,31 +195,36 @@ def routes(app: Ambassadors, listing: AmbassadorList) -> APIRouter:
                 enrolled_on=body.enrolled_on,
                 context=context,
             ),
-            render=current,
+            render=lambda ref: redacted(command.request, current(ref)),
             headers=lambda doc: {**etag_header(doc), "Location": f"/v1/ambassadors/{doc['id']}"},
-            shown=lambda ambassador: represent(ambassador, details),
+            shown=lambda ambassador: redacted(command.request, represent(ambassador, details)),
         )
 
     @router.get(
         "", dependencies=reader, response_model=None, responses=answers(200, Page[Ambassador])
     )
     def list_ambassadors(
+        request: Request,
         paging: Paging,
         status: Annotated[str | None, Query()] = None,
         cooperative_id: Annotated[str | None, Query()] = None,
+        email: Annotated[str | None, Query()] = None,
     ) -> dict[str, Any]:
+        if email and "privacy:admin" not in request.state.scopes:
+            raise Problem(403, "finding an ambassador by email needs the scope 'privacy:admin'")
         cooperative = filter_value(cooperative_id, "cooperative_id", _is_uuid)
         items, positions = listing.list(
             status=filter_value(status, "status", lambda v: v in STATUSES),
             cooperative_id=str(UUID(cooperative)) if cooperative else None,
             after=paging.after,
             limit=paging.limit,
+            email=email or None,
         )
-        return page(items, positions, paging.limit)
+        return page([redacted(request, item) for item in items], positions, paging.limit)
 
     @router.get("/{ambassador_id}", dependencies=reader, responses=answers(200, Ambassador, 404))
-    def get_ambassador(ambassador_id: UUID) -> JSONResponse:
-        doc = current(str(ambassador_id))
+    def get_ambassador(request: Request, ambassador_id: UUID) -> JSONResponse:
+        doc = redacted(request, current(str(ambassador_id)))
         return JSONResponse(doc, headers=etag_header(doc))
 
     @command_route(
@@ -240,9 +282,11 @@ def routes(app: Ambassadors, listing: AmbassadorList) -> APIRouter:
             execute=lambda context: app.retire(
                 ambassador_id, retired_on=command.body.retired_on, context=context
             ),
-            render=current,
+            render=lambda ref: redacted(command.request, current(ref)),
             headers=etag_header,
-            shown=lambda ambassador: represent(ambassador, app.personal.find(ambassador_id)),
+            shown=lambda ambassador: redacted(
+                command.request, represent(ambassador, app.personal.find(ambassador_id))
+            ),
         )
 
     @router.get(
@@ -251,11 +295,23 @@ def routes(app: Ambassadors, listing: AmbassadorList) -> APIRouter:
         responses=answers(200, PersonalData, 404),
     )
     def export_personal_data(ambassador_id: UUID) -> JSONResponse:
-        details = app.personal_details(ambassador_id)
-        return JSONResponse(
-            {"name": details.name, "email": details.email},
-            headers={"Cache-Control": "no-store"},
-        )
+        ambassador = app.ambassador(ambassador_id)
+        details = app.personal.find(ambassador_id)
+        doc = represent(ambassador, details)
+        cooperative_id = str(ambassador.cooperative_id)
+        export = {
+            "ambassador_id": doc["id"],
+            "name": doc["name"],
+            "email": doc["email"],
+            "cooperative": {"id": cooperative_id, "name": cooperative_name(app, cooperative_id)},
+            "enrolled_on": doc["enrolled_on"],
+            "status": doc["status"],
+            "ended_on": doc["ended_on"],
+            "erased": doc["erased"],
+            "actions": [represent_action(ambassador, action) for action in ambassador.actions],
+            "exported_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        }
+        return JSONResponse(export, headers={"Cache-Control": "no-store"})
 
     @router.delete(
         "/{ambassador_id}/personal-data",

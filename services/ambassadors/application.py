@@ -67,6 +67,9 @@ class PersonalRecords(Protocol):
     def find_many(self, ambassador_ids: list[str]) -> dict[str, PersonalDetails]:
         """The details of those ambassadors that still have some, by id."""
 
+    def with_email(self, email: str) -> list[str]:
+        """The ids of the ambassadors whose email is this one, case aside."""
+
     def erase(self, ambassador_id: UUID) -> None:
         """Delete the details for good (a repeat does nothing)."""
 

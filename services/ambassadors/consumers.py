@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 
 from services.ambassadors.application import Ambassadors
-from shared.contracts.membership import MEMBERSHIP, CoopLeft
+from services.ambassadors.views import keep_cooperative_name
+from shared.contracts.membership import MEMBERSHIP, CoopJoined, CoopLeft, CoopProfileUpdated
 from shared.integration import Envelope
 from shared.membership_view import MembershipView
 from shared.persistence import CommandContext
@@ -76,4 +77,10 @@ class MembershipWithDeparturePolicy:
             value = getattr(payload, field, None)
             if value is not None:
                 date.fromisoformat(value)
+        if isinstance(payload, CoopJoined):
+            keep_cooperative_name(conn, str(UUID(payload.cooperative_id)), payload.name)
+        elif isinstance(payload, CoopProfileUpdated) and isinstance(
+            payload.changes.get("name"), str
+        ):
+            keep_cooperative_name(conn, str(UUID(payload.cooperative_id)), payload.changes["name"])
         self.view.apply(conn, envelope)

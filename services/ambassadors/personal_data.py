@@ -113,6 +113,17 @@ class PersonalDataStore:
             ).all()
         return {row.ambassador_id: PersonalDetails(row.name, row.email) for row in rows}
 
+    def with_email(self, email: str) -> list[str]:
+        """The ids of the ambassadors whose email is this one, case aside."""
+        table = personal_data
+        with self.database.reading() as conn:
+            rows = conn.execute(
+                sa.select(table.c.ambassador_id).where(
+                    sa.func.lower(table.c.email) == email.lower()
+                )
+            ).all()
+        return [row.ambassador_id for row in rows]
+
     def erase(self, ambassador_id: UUID) -> None:
         """Delete the details for good and purge the SQLite WAL (a repeat is a no-op)."""
         with self.database.writing() as conn:

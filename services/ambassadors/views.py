@@ -26,6 +26,29 @@ ambassadors = document_table(
 
 STATUSES = ("active", "retired", "deactivated")
 
+cooperative_names = sa.Table(
+    "ambassadors_cooperative_names",
+    metadata,
+    sa.Column("cooperative_id", sa.String(36), primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+)
+
+
+def keep_cooperative_name(conn: sa.Connection, cooperative_id: str, name: str) -> None:
+    """Remember a cooperative's current name (from CoopJoined or CoopProfileUpdated)."""
+    table = cooperative_names
+    conn.execute(sa.delete(table).where(table.c.cooperative_id == cooperative_id))
+    conn.execute(sa.insert(table).values(cooperative_id=cooperative_id, name=name))
+
+
+def cooperative_name(app: CoopApplication, cooperative_id: str) -> str | None:
+    """A cooperative's name as the membership events last told it, or None if unknown."""
+    table = cooperative_names
+    with app.database.reading() as conn:
+        return conn.execute(
+            sa.select(table.c.name).where(table.c.cooperative_id == cooperative_id)
+        ).scalar_one_or_none()
+
 
 def document(ambassador: Ambassador) -> dict[str, Any]:
     """The ambassador's representation without personal information (what the table stores)."""
@@ -85,11 +108,19 @@ class AmbassadorList(DocumentView):
         self.personal = personal
 
     def list(
-        self, *, status: str | None, cooperative_id: str | None, after: int, limit: int
+        self,
+        *,
+        status: str | None,
+        cooperative_id: str | None,
+        after: int,
+        limit: int,
+        email: str | None = None,
     ) -> tuple[list[dict[str, Any]], list[int]]:
         """A page of ambassadors matching the filters, in creation order."""
         self.catch_up()
-        where = []
+        where: list[Any] = []
+        if email:
+            where.append(ambassadors.c.id.in_(self.personal.with_email(email)))
         if status:
             where.append(ambassadors.c.status == status)
         if cooperative_id:

@@ -18,7 +18,9 @@ pytestmark = pytest.mark.e2e
 ADMIN = "ambassadors-admin-token"
 READER = "ambassadors-reader-token"
 WRITER = "ambassadors-writer-token"
+PERSONAL = "ambassadors-personal-token"
 TOKENS = {
+    PERSONAL: ["read", "personal:read"],
     ADMIN: ["read", "membership:write", "ambassadors:write", "privacy:admin"],
     READER: ["read"],
     WRITER: ["ambassadors:write"],
@@ -47,16 +49,19 @@ class Platform:
         self.http = ambassadors.client(ADMIN)
         self.reader = ambassadors.client(READER)
         self.writer = ambassadors.client(WRITER)
+        self.personal = ambassadors.client(PERSONAL)
         self.anonymous = ambassadors.client(None)
         self.members = membership.client(ADMIN)
+        self.cooperative_names: dict[str, str] = {}
         self.cooperative_id = self.join()
 
     def join(self, joined_on: str = "2020-01-15") -> str:
         """A cooperative joins; returns its id once the ambassadors service knows it."""
+        name = f"Coop {uuid4().hex[:6]}"
         response = self.members.post(
             "/v1/cooperatives",
             json={
-                "name": f"Coop {uuid4().hex[:6]}",
+                "name": name,
                 "region": "06",
                 "sector": "services_conseils",
                 "worker_members": 8,
@@ -65,6 +70,7 @@ class Platform:
         )
         assert response.status_code == 201, response.text
         cooperative_id = str(response.json()["id"])
+        self.cooperative_names[cooperative_id] = name
         wait_for(lambda: self.enroll(cooperative_id=cooperative_id).status_code == 201)
         return cooperative_id
 
@@ -251,7 +257,7 @@ def test_an_idempotency_key_longer_than_255_characters_is_422(platform: Platform
 def test_an_ambassador_is_read_with_its_etag(platform: Platform) -> None:
     created = platform.ambassador()
 
-    response = platform.reader.get(f"/v1/ambassadors/{created['id']}")
+    response = platform.personal.get(f"/v1/ambassadors/{created['id']}")
 
     assert response.status_code == 200
     assert response.json() == created
@@ -524,12 +530,28 @@ def test_personal_data_is_exported_then_erased_for_good(platform: Platform) -> N
 
     exported = platform.http.get(path)
     assert exported.status_code == 200
-    assert exported.json() == {"name": "Maëlle Fortin", "email": "maelle@exemple.qc"}
+    body = exported.json()
+    assert body.pop("exported_at").endswith("Z")
+    assert body == {
+        "ambassador_id": ambassador["id"],
+        "name": "Maëlle Fortin",
+        "email": "maelle@exemple.qc",
+        "cooperative": {
+            "id": platform.cooperative_id,
+            "name": platform.cooperative_names[platform.cooperative_id],
+        },
+        "enrolled_on": "2023-06-01",
+        "status": "active",
+        "ended_on": None,
+        "erased": False,
+        "actions": [],
+    }
 
     assert platform.http.delete(path).status_code == 204
     assert platform.http.delete(path).status_code == 204
 
-    assert platform.http.get(path).json() == {"name": None, "email": None}
+    after = platform.http.get(path).json()
+    assert (after["name"], after["email"], after["erased"]) == (None, None, True)
     now = platform.reader.get(f"/v1/ambassadors/{ambassador['id']}").json()
     assert (now["name"], now["email"], now["erased"], now["version"]) == (None, None, True, 1)
 
@@ -572,3 +594,91 @@ def test_health_readiness_and_metrics_need_no_token(platform: Platform) -> None:
     metrics = platform.anonymous.get("/metrics")
     assert metrics.status_code == 200
     assert "coop_consumer_applied_messages" in metrics.text
+
+
+def test_name_and_email_are_null_for_a_token_without_personal_read_but_erased_still_tells(
+    platform: Platform,
+) -> None:
+    ambassador = platform.ambassador()
+    path = f"/v1/ambassadors/{ambassador['id']}"
+
+    single = platform.reader.get(path).json()
+    listed = platform.reader.get("/v1/ambassadors", params={"limit": 200}).json()["items"]
+
+    assert (single["name"], single["email"], single["erased"]) == (None, None, False)
+    mine = next(item for item in listed if item["id"] == ambassador["id"])
+    assert (mine["name"], mine["email"], mine["erased"]) == (None, None, False)
+
+
+def test_name_and_email_appear_to_personal_read_and_privacy_admin_tokens(
+    platform: Platform,
+) -> None:
+    ambassador = platform.ambassador()
+    path = f"/v1/ambassadors/{ambassador['id']}"
+
+    for client in (platform.personal, platform.http):
+        doc = client.get(path).json()
+        assert (doc["name"], doc["email"]) == ("Camille Tremblay", "camille@example.org")
+
+
+def test_the_answer_to_ones_own_enrollment_and_retirement_is_redacted_without_the_scope(
+    platform: Platform,
+) -> None:
+    body = {
+        "cooperative_id": platform.cooperative_id,
+        "name": "Camille Tremblay",
+        "email": "camille@example.org",
+        "enrolled_on": "2023-06-01",
+    }
+    created = platform.writer.post("/v1/ambassadors", json=body)
+    assert created.status_code == 201, created.text
+    retired = platform.writer.post(
+        f"/v1/ambassadors/{created.json()['id']}/retirement", json={"retired_on": "2024-01-01"}
+    )
+
+    assert (created.json()["name"], created.json()["email"]) == (None, None)
+    assert retired.status_code == 200, retired.text
+    assert (retired.json()["name"], retired.json()["email"], retired.json()["erased"]) == (
+        None,
+        None,
+        False,
+    )
+
+
+def test_the_email_filter_finds_ambassadors_case_aside_for_a_privacy_admin(
+    platform: Platform,
+) -> None:
+    email = f"lookup-{uuid4().hex[:8]}@example.org"
+    wanted = platform.ambassador(email=email)
+    platform.ambassador()
+
+    found = platform.http.get("/v1/ambassadors", params={"email": email.upper()}).json()
+
+    assert [item["id"] for item in found["items"]] == [wanted["id"]]
+    assert found["items"][0]["email"] == email
+
+
+def test_the_email_filter_is_403_without_privacy_admin_and_empty_is_no_filter(
+    platform: Platform,
+) -> None:
+    platform.ambassador()
+
+    refused = platform.personal.get("/v1/ambassadors", params={"email": "a@example.org"})
+    unfiltered = platform.reader.get("/v1/ambassadors", params={"email": ""})
+
+    assert_problem(refused, 403)
+    assert unfiltered.status_code == 200
+    assert unfiltered.json()["items"]
+
+
+def test_the_export_lists_the_ambassadors_actions(platform: Platform) -> None:
+    ambassador = platform.ambassador()
+    logged = platform.http.post(
+        f"/v1/ambassadors/{ambassador['id']}/actions",
+        json={"kind": "kiosque", "performed_on": "2024-02-01", "people_reached": 12},
+    )
+    assert logged.status_code == 201, logged.text
+
+    exported = platform.http.get(f"/v1/ambassadors/{ambassador['id']}/personal-data").json()
+
+    assert exported["actions"] == [logged.json()]
