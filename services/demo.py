@@ -318,7 +318,8 @@ def record(client: DemoClient, plan: Plan) -> None:
             {"retired_on": retired_on.isoformat()},
             f"demo-retirement-{index}",
         )
-    record_partnerships(client, plan, ids)
+    if "partnerships" in client.urls:
+        record_partnerships(client, plan, ids)
 
 
 DIRECTORY: tuple[tuple[str, str, str | None, list[str]], ...] = (

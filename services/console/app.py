@@ -29,6 +29,8 @@ from services.console.pages.base import (
 from services.console.platform import Platform, ServiceUnavailableError
 from services.console.sessions import Sessions
 from services.console.settings import ConsoleSettings
+from shared.http import RequestMetrics
+from shared.metrics import ServiceMetrics
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -55,6 +57,9 @@ def create_console(settings: ConsoleSettings) -> FastAPI:
         openapi_url=None,
         lifespan=lifespan,
     )
+    app.state.console = console
+    metrics = ServiceMetrics("console")
+    app.add_middleware(RequestMetrics, metrics=metrics)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for area in (home, cooperatives, activities, ambassadors, partners, years, imports):
         app.include_router(area.routes(console))
@@ -62,6 +67,11 @@ def create_console(settings: ConsoleSettings) -> FastAPI:
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> PlainTextResponse:
         return PlainTextResponse("ok")
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics_page(request: Request) -> Response:
+        body, media_type = metrics.exposition(request.headers.get("accept", ""))
+        return Response(body, media_type=media_type)
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz() -> PlainTextResponse:

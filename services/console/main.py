@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import uvicorn
+from fastapi import FastAPI
 
 from services.console.app import create_console
+from services.console.sessions import Sessions
 from services.console.settings import ConsoleSettings
 from shared.runtime import ensure_port_free
 from shared.settings import ServiceSettings
@@ -17,13 +20,24 @@ class ConsoleService:
     """The console as `coop serve console` and `coop up` run it."""
 
     settings: ConsoleSettings
+    api: FastAPI = field(init=False)
+    closers: list[Callable[[], None]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.api = create_console(self.settings)
+
+    @property
+    def database(self) -> Sessions:
+        """The sign-in sessions' table, the only thing the console stores."""
+        sessions: Sessions = self.api.state.console.sessions
+        return sessions
 
     def serve(self) -> None:
         """Serve the console in the foreground until SIGINT/SIGTERM."""
         settings = self.settings
         ensure_port_free(settings.console_host, settings.console_port, "console")
         uvicorn.run(
-            create_console(settings),
+            self.api,
             host=settings.console_host,
             port=settings.console_port,
             log_config=None,

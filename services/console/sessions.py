@@ -107,6 +107,10 @@ class Sessions:
         except sa.exc.SQLAlchemyError:
             return False
 
+    def dispose(self) -> None:
+        """Close the sessions table's connections."""
+        self.engine.dispose()
+
     def sweep(self) -> None:
         """Delete sessions idle for too long."""
         limit = time.time() - self.idle_seconds

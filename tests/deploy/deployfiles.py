@@ -201,7 +201,12 @@ def telemetry_names() -> set[str]:
 
 def known_names(service: str) -> set[str]:
     """The environment names a service's process reads (settings and telemetry)."""
-    return settings_names(service) | telemetry_names()
+    names = settings_names(service) | telemetry_names()
+    if service == "console":  # its own settings too: the services' URLs, its sessions
+        from services.console.settings import ConsoleSettings
+
+        names |= {f"COOP_{name.upper()}" for name in ConsoleSettings.model_fields}
+    return names
 
 
 def other_services_names(service: str) -> set[str]:
