@@ -84,10 +84,11 @@ def test_no_log_holds_a_token_or_personal_information(secured: Platform) -> None
         assert unknown.status_code == 422
         assert stranger.post("/v1/ambassadors", json=body).status_code == 401
         assert stranger.get(f"/v1/ambassadors/{ambassador}/personal-data").status_code == 401
-        assert reader.get(f"/v1/ambassadors/{ambassador}").json()["name"] == NAME
+        assert reader.get(f"/v1/ambassadors/{ambassador}").json()["name"] is None  # redacted
+        assert ambassadors.get(f"/v1/ambassadors/{ambassador}").json()["name"] == NAME
         assert reader.get("/v1/ambassadors", params={"cooperative_id": cooperative}).is_success
         exported = ambassadors.get(f"/v1/ambassadors/{ambassador}/personal-data")
-        assert exported.json() == {"name": NAME, "email": EMAIL}
+        assert (exported.json()["name"], exported.json()["email"]) == (NAME, EMAIL)
         action = ambassadors.post(
             f"/v1/ambassadors/{ambassador}/actions",
             json={"kind": "kiosque", "performed_on": "2023-01-10", "people_reached": 12},
