@@ -13,6 +13,17 @@ from shared.persistence import Database
 CLAIM_PREFIX = "external_ref:"
 
 
+class KnownReference(Exception):
+    """A create names an `external_ref` a record already holds: that record answers (200).
+
+    `holder` names the record: its id, or `<parent id>/<record id>` for a sub-record.
+    """
+
+    def __init__(self, holder: str) -> None:
+        super().__init__(f"the record {holder} already has this external_ref")
+        self.holder = holder
+
+
 def claim_key(resource_type: str, external_ref: str) -> str:
     """The unique-claim key of a reference for a resource type (`cooperative`, `action`, …)."""
     return f"{CLAIM_PREFIX}{resource_type}:{external_ref}"

@@ -44,6 +44,22 @@ Slug = Annotated[
     StringConstraints(strict=True, max_length=100, pattern=r"^[a-z0-9]+([-_][a-z0-9]+)*$"),
 ]
 Neq = Annotated[str, StringConstraints(strict=True, pattern=r"^\d{10}$")]
+REASON_DESCRIPTION = (
+    "Why the record is corrected, in a few words (at most 500 characters). It enters the "
+    "record's history and the integration events: never put personal information in it."
+)
+Reason = Annotated[
+    str,
+    StringConstraints(strict=True, max_length=500, pattern=NO_NUL),
+    Field(description=REASON_DESCRIPTION),
+]
+"""The `reason` of a correction (contract §10)."""
+ExternalRef = Annotated[
+    str,
+    StringConstraints(strict=True, min_length=1, max_length=200, pattern=NO_NUL),
+    Field(description="The record's key in another system: unique per resource type."),
+]
+"""An `external_ref` (contract §1, §16.5)."""
 PositiveInt = Annotated[StrictInt, Field(ge=1, le=1_000_000_000)]
 NonNegativeInt = Annotated[StrictInt, Field(ge=0, le=1_000_000_000)]
 

@@ -130,10 +130,15 @@ class MembershipView:
             if self._is_voided(conn, cooperative_id):
                 return []
             raw = self._read(conn, cooperative_id)
-        return [
-            (date.fromisoformat(str(start)), date.fromisoformat(end) if end else None)
-            for start, end in raw
-        ]
+        return _periods(raw)
+
+    def standing(self, cooperative_id: str) -> tuple[list[Period], bool, int]:
+        """The cooperative's periods (kept while voided), whether it is voided, and the
+        `aggregate_version` of the last membership event the view applied (0: unknown)."""
+        with self.database.reading() as conn:
+            voided = self._is_voided(conn, cooperative_id)
+            raw, version = self._read_versioned(conn, cooperative_id)
+        return _periods(raw), voided, version
 
     def is_member_on(self, cooperative_id: str, day: date) -> bool:
         """True when a period [start, end) of the cooperative contains `day`."""
@@ -154,6 +159,13 @@ class MembershipView:
             )
         ).first()
         return row is not None
+
+
+def _periods(raw: list[list[str | None]]) -> list[Period]:
+    return [
+        (date.fromisoformat(str(start)), date.fromisoformat(end) if end else None)
+        for start, end in raw
+    ]
 
 
 def _checked(day: str) -> str:

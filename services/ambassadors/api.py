@@ -9,10 +9,21 @@ from uuid import UUID, uuid4
 
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 from services.ambassadors import domain
-from services.ambassadors.application import Ambassadors, PersonalDetails
+from services.ambassadors.application import (
+    AMBASSADOR_REF,
+    Ambassadors,
+    PersonalDetails,
+)
+from services.ambassadors.contracts import to_integration
 from services.ambassadors.views import (
     STATUSES,
     AmbassadorList,
@@ -20,13 +31,31 @@ from services.ambassadors.views import (
     represent,
     represent_action,
 )
-from shared.fields import BusinessDate, NonEmptyText, NonNegativeInt, RequestBody
+from shared.corrections import (
+    HistoryEntry,
+    Withdrawal,
+    expected_version,
+    history_page,
+    known_reference,
+    retried,
+    unless_replayed,
+    withdrawal_reason,
+)
+from shared.external_refs import KnownReference, holder_of
+from shared.fields import (
+    BusinessDate,
+    ExternalRef,
+    NonEmptyText,
+    NonNegativeInt,
+    Reason,
+    RequestBody,
+)
 from shared.http import (
     Command,
     Page,
     Paging,
     answers,
-    check_if_match,
+    command_context,
     command_route,
     etag_header,
     filter_value,
@@ -36,7 +65,7 @@ from shared.http import (
     require,
     run_command,
 )
-from shared.problems import Problem
+from shared.problems import Problem, invalid
 
 Email = Annotated[
     str,
@@ -50,8 +79,14 @@ WRITE = "ambassadors:write"
 
 ERRORS: dict[type[domain.AmbassadorsError], tuple[int, str | None, str]] = {
     domain.AmbassadorNotFoundError: (404, None, ""),
+    domain.ActionNotFoundError: (404, None, ""),
+    domain.AlreadyWithdrawnError: (404, "already-withdrawn", ""),
     domain.AmbassadorEndedError: (409, "ambassador-ended", ""),
     domain.NotActiveError: (409, "not-active", ""),
+    domain.AlreadyActiveError: (409, "already-active", ""),
+    domain.PersonalDataErasedError: (409, "personal-data-erased", ""),
+    domain.ExternalRefTakenError: (409, "external-ref-taken", ""),
+    domain.EnrollmentDateError: (422, "enrollment-date", "enrolled_on"),
     domain.CooperativeNotMemberError: (422, "cooperative-not-member", "cooperative_id"),
     domain.ActionDateError: (422, "action-date", "performed_on"),
     domain.ActionKindError: (422, None, "kind"),
@@ -67,6 +102,26 @@ class EnrollmentRequest(RequestBody):
     name: NonEmptyText
     email: Email | None = None
     enrolled_on: BusinessDate
+    external_ref: ExternalRef | None = None
+
+
+class AmbassadorUpdate(RequestBody):
+    """Body of `PATCH /v1/ambassadors/{id}`: any of name, email (no event) and enrolled_on.
+
+    `email` may be set to null; `name` and `enrolled_on` may not.
+    """
+
+    name: NonEmptyText | None = None
+    email: Email | None = None
+    enrolled_on: BusinessDate | None = None
+    reason: Reason | None = None
+
+    @field_validator("name", "enrolled_on", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None:
+            raise ValueError(f"{info.field_name} cannot be null")
+        return value
 
 
 class ActionRequest(RequestBody):
@@ -76,6 +131,33 @@ class ActionRequest(RequestBody):
     performed_on: BusinessDate
     activity_id: UUID | None = None
     people_reached: NonNegativeInt | None = None
+    external_ref: ExternalRef | None = None
+
+
+class ActionCorrection(RequestBody):
+    """Body of `PATCH /v1/ambassadors/{id}/actions/{action_id}`: any of the action's fields.
+
+    `activity_id` and `people_reached` may be set to null; `kind` and `performed_on` may not.
+    """
+
+    kind: ActionKind | None = None
+    performed_on: BusinessDate | None = None
+    activity_id: UUID | None = None
+    people_reached: NonNegativeInt | None = None
+    reason: Reason | None = None
+
+    @field_validator("kind", "performed_on", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None:
+            raise ValueError(f"{info.field_name} cannot be null")
+        return value
+
+
+class ReactivationRequest(RequestBody):
+    """Body of `POST /v1/ambassadors/{id}/reactivation` (optional)."""
+
+    reason: Reason | None = None
 
 
 class RetirementRequest(RequestBody):
@@ -99,6 +181,7 @@ class Ambassador(BaseModel):
     actions: int
     version: int
     erased: bool
+    external_ref: str | None
 
 
 class Action(BaseModel):
@@ -112,6 +195,7 @@ class Action(BaseModel):
     performed_on: date
     activity_id: UUID | None
     people_reached: int | None
+    external_ref: str | None
 
 
 class CooperativeRef(BaseModel):
@@ -172,33 +256,56 @@ def routes(app: Ambassadors, listing: AmbassadorList) -> APIRouter:
         ambassador_id = UUID(ref)
         return represent(app.ambassador(ambassador_id), app.personal.find(ambassador_id))
 
+    def action_record(ref: str) -> dict[str, Any]:
+        ambassador_id, action_id = (UUID(part) for part in ref.split("/"))
+        return represent_action(app.ambassador(ambassador_id), app.action(ambassador_id, action_id))
+
+    def located(doc: dict[str, Any]) -> dict[str, str]:
+        return {**etag_header(doc), "Location": f"/v1/ambassadors/{doc['id']}"}
+
     @command_route(
         router,
         "",
         scope=WRITE,
         body=EnrollmentRequest,
         status_code=201,
-        responses=answers(201, Ambassador, 409),
+        responses={
+            **answers(201, Ambassador, 409),
+            200: {"model": Ambassador, "description": "The ambassador holding this external_ref"},
+        },
     )
     def enroll_ambassador(command: Command[EnrollmentRequest]) -> JSONResponse:
+        """Enroll a member cooperative's worker → `AmbassadorEnrolled` (201).
+
+        With an `external_ref` an ambassador already holds, answers 200 with that ambassador
+        as it is now and records nothing.
+        """
         body, new_id = command.body, uuid4()
         details = PersonalDetails(body.name, body.email)
-        return run_command(
-            command,
-            status=201,
-            resource=str(new_id),
-            execute=lambda context: app.enroll(
-                new_id,
-                cooperative_id=body.cooperative_id,
-                name=body.name,
-                email=body.email,
-                enrolled_on=body.enrolled_on,
-                context=context,
-            ),
-            render=lambda ref: redacted(command.request, current(ref)),
-            headers=lambda doc: {**etag_header(doc), "Location": f"/v1/ambassadors/{doc['id']}"},
-            shown=lambda ambassador: redacted(command.request, represent(ambassador, details)),
-        )
+
+        def shown(ref: str) -> dict[str, Any]:
+            return redacted(command.request, current(ref))
+
+        try:
+            return run_command(
+                command,
+                status=201,
+                resource=str(new_id),
+                execute=lambda context: app.enroll(
+                    new_id,
+                    cooperative_id=body.cooperative_id,
+                    name=body.name,
+                    email=body.email,
+                    enrolled_on=body.enrolled_on,
+                    external_ref=body.external_ref,
+                    context=context,
+                ),
+                render=shown,
+                headers=located,
+                shown=lambda ambassador: redacted(command.request, represent(ambassador, details)),
+            )
+        except KnownReference as known:
+            return known_reference(command, known.holder, shown, located)
 
     @router.get(
         "", dependencies=reader, response_model=None, responses=answers(200, Page[Ambassador])
@@ -209,16 +316,23 @@ def routes(app: Ambassadors, listing: AmbassadorList) -> APIRouter:
         status: Annotated[str | None, Query()] = None,
         cooperative_id: Annotated[str | None, Query()] = None,
         email: Annotated[str | None, Query()] = None,
+        external_ref: Annotated[str | None, Query(max_length=200)] = None,
     ) -> dict[str, Any]:
+        """Ambassadors in creation order; `external_ref` finds one whatever its status, and
+        `email` (privacy:admin only) finds a person's records, case aside."""
         if email and "privacy:admin" not in request.state.scopes:
             raise Problem(403, "finding an ambassador by email needs the scope 'privacy:admin'")
         cooperative = filter_value(cooperative_id, "cooperative_id", _is_uuid)
+        holder = None
+        if external_ref:
+            holder = holder_of(app.database, AMBASSADOR_REF, external_ref) or ""
         items, positions = listing.list(
             status=filter_value(status, "status", lambda v: v in STATUSES),
             cooperative_id=str(UUID(cooperative)) if cooperative else None,
             after=paging.after,
             limit=paging.limit,
             email=email or None,
+            holder=holder,
         )
         return page([redacted(request, item) for item in items], positions, paging.limit)
 
@@ -229,40 +343,167 @@ def routes(app: Ambassadors, listing: AmbassadorList) -> APIRouter:
 
     @command_route(
         router,
+        "/{ambassador_id}",
+        method="PATCH",
+        scope=WRITE,
+        body=AmbassadorUpdate,
+        idempotent=False,
+        responses=answers(200, Ambassador, 404, 409, 412),
+    )
+    @retried
+    def update_ambassador(command: Command[AmbassadorUpdate], ambassador_id: UUID) -> JSONResponse:
+        """Change `name` and `email` (personal information: no event, `version` unchanged; 409
+        once erased) and correct `enrolled_on` → `AmbassadorEnrollmentCorrected`.
+
+        422 when `enrolled_on` falls after one of the ambassador's actions or on or after its
+        end, and `/cooperative-not-member` when its cooperative is not a member that day.
+        """
+        body = command.body
+        expected = expected_version(command.request, app.ambassador(ambassador_id).version)
+        app.update(
+            ambassador_id,
+            body.model_dump(include=body.model_fields_set & {"name", "email", "enrolled_on"}),
+            reason=body.reason,
+            expected_version=expected,
+            context=command_context(command.request),
+        )
+        doc = redacted(command.request, current(str(ambassador_id)))
+        return JSONResponse(doc, headers=etag_header(doc))
+
+    @router.get(
+        "/{ambassador_id}/actions",
+        dependencies=reader,
+        response_model=None,
+        responses=answers(200, Page[Action], 404),
+    )
+    def list_actions(ambassador_id: UUID, paging: Paging) -> dict[str, Any]:
+        """The ambassador's actions, oldest first, as corrected (withdrawn ones left out)."""
+        ambassador = app.ambassador(ambassador_id)
+        chosen = list(enumerate(ambassador.actions, start=1))[
+            paging.after : paging.after + paging.limit + 1
+        ]
+        return page(
+            [represent_action(ambassador, action) for _, action in chosen],
+            [position for position, _ in chosen],
+            paging.limit,
+        )
+
+    @command_route(
+        router,
         "/{ambassador_id}/actions",
         scope=WRITE,
         body=ActionRequest,
         status_code=201,
-        responses=answers(201, Action, 404, 409, 412),
+        responses={
+            **answers(201, Action, 404, 409, 412),
+            200: {"model": Action, "description": "The action holding this external_ref"},
+        },
     )
     def log_action(command: Command[ActionRequest], ambassador_id: UUID) -> JSONResponse:
-        body, idempotency = command.body, command.idempotency
-        if idempotency is None or idempotency.previous is None:
-            check_if_match(command.request, app.ambassador(ambassador_id).version)
-        action_id = uuid4()
+        """Log an action → `AmbassadorActionLogged` (201).
 
-        def action_record(ref: str) -> dict[str, Any]:
-            ambassador = app.ambassador(ambassador_id)
-            action = ambassador.action(UUID(ref))
-            if action is None:
-                raise domain.AmbassadorNotFoundError(f"no action {ref}")
-            return represent_action(ambassador, action)
+        With an `external_ref` an action of this ambassador already holds, answers 200 with
+        it and records nothing; a reference held under another ambassador → 409
+        `/external-ref-taken`.
+        """
+        body, action_id = command.body, uuid4()
+        try:
+            # The contract's order: 404, then the reference, then 412, then §4's rules.
+            expected = unless_replayed(command, lambda: _checked_reference(ambassador_id, body))
+            return run_command(
+                command,
+                status=201,
+                resource=f"{ambassador_id}/{action_id}",
+                execute=lambda context: app.log_action(
+                    ambassador_id,
+                    action_id=action_id,
+                    kind=body.kind,
+                    performed_on=body.performed_on,
+                    activity_id=body.activity_id,
+                    people_reached=body.people_reached,
+                    external_ref=body.external_ref,
+                    expected_version=expected,
+                    context=context,
+                ),
+                render=action_record,
+                headers=lambda _doc: etag_header(current(str(ambassador_id))),
+            )
+        except KnownReference as known:
+            return known_reference(command, known.holder, action_record)
 
-        return run_command(
-            command,
-            status=201,
-            resource=str(action_id),
-            execute=lambda context: app.log_action(
-                ambassador_id,
-                action_id=action_id,
-                kind=body.kind,
-                performed_on=body.performed_on,
-                activity_id=body.activity_id,
-                people_reached=body.people_reached,
-                context=context,
-            ),
-            render=action_record,
+    def _checked_reference(ambassador_id: UUID, body: ActionRequest) -> int:
+        ambassador = app.ambassador(ambassador_id)
+        app.check_action_reference(ambassador_id, body.external_ref)
+        return ambassador.version
+
+    @command_route(
+        router,
+        "/{ambassador_id}/actions/{action_id}",
+        method="PATCH",
+        scope=WRITE,
+        body=ActionCorrection,
+        idempotent=False,
+        responses=answers(200, Action, 404, 409, 412),
+    )
+    @retried
+    def correct_action(
+        command: Command[ActionCorrection], ambassador_id: UUID, action_id: UUID
+    ) -> JSONResponse:
+        """Correct any of kind, performed_on, activity_id, people_reached →
+        `AmbassadorActionCorrected` (200 + the action); §4's rules hold on the result.
+
+        `If-Match` is compared with the ambassador's version; the answer carries its new
+        `ETag`. A correction that changes nothing records nothing.
+        """
+        request, body = command.request, command.body
+        ambassador = app.ambassador(ambassador_id)
+        ambassador.logged_action(action_id)
+        expected = expected_version(request, ambassador.version)
+        ambassador, action = app.correct_action(
+            ambassador_id,
+            action_id,
+            body.model_dump(include=body.model_fields_set - {"reason"}),
+            reason=body.reason,
+            expected_version=expected,
+            context=command_context(request),
         )
+        return JSONResponse(
+            represent_action(ambassador, action),
+            headers=etag_header({"version": ambassador.version}),
+        )
+
+    @command_route(
+        router,
+        "/{ambassador_id}/actions/{action_id}",
+        method="DELETE",
+        scope=WRITE,
+        body=Withdrawal,
+        optional_body=True,
+        idempotent=False,
+        status_code=204,
+        responses={**problem_responses(404, 412), 204: {"description": "Withdrawn"}},
+    )
+    @retried
+    def withdraw_action(
+        command: Command[Withdrawal], ambassador_id: UUID, action_id: UUID
+    ) -> Response:
+        """Withdraw an action → `AmbassadorActionWithdrawn` (204); it counts nowhere.
+
+        Repeated → 404 with `type` ending `/already-withdrawn`.
+        """
+        request = command.request
+        reason = withdrawal_reason(request)
+        ambassador = app.ambassador(ambassador_id)
+        ambassador.logged_action(action_id)
+        expected = expected_version(request, ambassador.version)
+        ambassador = app.withdraw_action(
+            ambassador_id,
+            action_id,
+            reason=reason,
+            expected_version=expected,
+            context=command_context(request),
+        )
+        return Response(status_code=204, headers=etag_header({"version": ambassador.version}))
 
     @command_route(
         router,
@@ -272,15 +513,17 @@ def routes(app: Ambassadors, listing: AmbassadorList) -> APIRouter:
         responses=answers(200, Ambassador, 404, 409, 412),
     )
     def retire_ambassador(command: Command[RetirementRequest], ambassador_id: UUID) -> JSONResponse:
-        idempotency = command.idempotency
-        if idempotency is None or idempotency.previous is None:
-            check_if_match(command.request, app.ambassador(ambassador_id).version)
+        """An active ambassador steps down → `AmbassadorRetired`; 409 unless active."""
+        expected = unless_replayed(command, lambda: app.ambassador(ambassador_id).version)
         return run_command(
             command,
             status=200,
             resource=str(ambassador_id),
             execute=lambda context: app.retire(
-                ambassador_id, retired_on=command.body.retired_on, context=context
+                ambassador_id,
+                retired_on=command.body.retired_on,
+                expected_version=expected,
+                context=context,
             ),
             render=lambda ref: redacted(command.request, current(ref)),
             headers=etag_header,
@@ -288,6 +531,49 @@ def routes(app: Ambassadors, listing: AmbassadorList) -> APIRouter:
                 command.request, represent(ambassador, app.personal.find(ambassador_id))
             ),
         )
+
+    @command_route(
+        router,
+        "/{ambassador_id}/reactivation",
+        scope=WRITE,
+        body=ReactivationRequest,
+        optional_body=True,
+        responses=answers(200, Ambassador, 404, 409, 412),
+    )
+    def reactivate_ambassador(
+        command: Command[ReactivationRequest], ambassador_id: UUID
+    ) -> JSONResponse:
+        """Undo a retirement or deactivation → `AmbassadorReactivated`: `status` active and
+        `ended_on` null, as if it had never ended. 409 if active; 422
+        `/cooperative-not-member` unless its cooperative is a member today."""
+        expected = unless_replayed(command, lambda: app.ambassador(ambassador_id).version)
+        return run_command(
+            command,
+            status=200,
+            resource=str(ambassador_id),
+            execute=lambda context: app.reactivate(
+                ambassador_id,
+                reason=command.body.reason,
+                expected_version=expected,
+                context=context,
+            ),
+            render=lambda ref: redacted(command.request, current(ref)),
+            headers=etag_header,
+            shown=lambda ambassador: redacted(
+                command.request, represent(ambassador, app.personal.find(ambassador_id))
+            ),
+        )
+
+    @router.get(
+        "/{ambassador_id}/history",
+        dependencies=reader,
+        response_model=None,
+        responses=answers(200, Page[HistoryEntry], 404),
+    )
+    def get_ambassador_history(ambassador_id: UUID, paging: Paging) -> dict[str, Any]:
+        """Every recorded event of the ambassador, oldest first, with its integration data
+        (changes of name and email are not events and do not appear)."""
+        return history_page(app.history(ambassador_id), to_integration, paging)
 
     @router.get(
         "/{ambassador_id}/personal-data",
@@ -335,5 +621,9 @@ def install_errors(api: FastAPI) -> None:
         request: Request, error: domain.AmbassadorsError
     ) -> JSONResponse:
         status, slug, field = ERRORS.get(type(error), (422, None, ""))
-        errors = [{"field": field, "message": str(error)}] if status == 422 else None
-        return problem_response(request, Problem(status, str(error), slug=slug, errors=errors))
+        problem = (
+            invalid(field, str(error), slug=slug)
+            if status == 422
+            else Problem(status, str(error), slug=slug)
+        )
+        return problem_response(request, problem)

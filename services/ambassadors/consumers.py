@@ -12,7 +12,15 @@ from pydantic import ValidationError
 
 from services.ambassadors.application import Ambassadors
 from services.ambassadors.views import keep_cooperative_name
-from shared.contracts.membership import MEMBERSHIP, CoopJoined, CoopLeft, CoopProfileUpdated
+from shared.contracts.membership import (
+    MEMBERSHIP,
+    CoopJoined,
+    CoopLeft,
+    CoopMembershipCorrected,
+    CoopProfileUpdated,
+    CoopRestored,
+    CoopVoided,
+)
 from shared.integration import Envelope
 from shared.membership_view import MembershipView
 from shared.persistence import CommandContext
@@ -30,11 +38,12 @@ def _uuid_or(value: str | None, fallback: str) -> str:
 
 
 class MembershipWithDeparturePolicy:
-    """The membership view, with the policy run on each `CoopLeft` before the view moves.
+    """The membership view, with the policy run on each change of a cooperative's membership
+    (a departure, a correction, a void, a restoration) before the view moves.
 
     `prepare` runs outside the consumer's transaction and may run again for the same message
-    (after a crash or a redelivery): the policy is idempotent by state, so it changes nothing
-    the second time.
+    (after a crash or a redelivery): the roster notes every change it acted on, by event id,
+    in the transaction that records the ambassadors' events, so the second run changes nothing.
     """
 
     def __init__(self, view: MembershipView, app: Ambassadors) -> None:
@@ -42,28 +51,54 @@ class MembershipWithDeparturePolicy:
         self.app = app
 
     def prepare(self, envelope: Envelope) -> None:
-        """Deactivate the active ambassadors of a cooperative that left."""
+        """Run §4's and §10's policy for the cooperative this membership event changed."""
         try:
             payload = MEMBERSHIP.payload(envelope)
-            if not isinstance(payload, CoopLeft):
+            if not isinstance(
+                payload, CoopLeft | CoopMembershipCorrected | CoopVoided | CoopRestored
+            ):
                 return
             cooperative_id = UUID(payload.cooperative_id)
-            left_on = date.fromisoformat(payload.left_on)
+            left_on = date.fromisoformat(payload.left_on) if isinstance(payload, CoopLeft) else None
+            periods = (
+                [
+                    (date.fromisoformat(p.start), date.fromisoformat(p.end) if p.end else None)
+                    for p in payload.periods
+                ]
+                if isinstance(payload, CoopMembershipCorrected)
+                else None
+            )
         except (ValidationError, ValueError, KeyError):
             return  # `apply` meets the same message and parks it
         event_id = _uuid_or(envelope.event_id, str(uuid.uuid4()))
         context = CommandContext(
             correlation_id=_uuid_or(envelope.correlation_id, event_id), causation_id=event_id
         )
-        ended = self.app.apply_departure(
-            cooperative_id, left_on=left_on, departure_id=envelope.event_id, context=context
-        )
-        if ended:
-            log.info(
-                "cooperative %s left on %s: %d ambassador(s) deactivated",
+        version = envelope.aggregate_version
+        if left_on is not None:
+            changed = self.app.apply_departure(
                 cooperative_id,
-                left_on,
-                len(ended),
+                left_on=left_on,
+                departure_id=envelope.event_id,
+                version=version,
+                context=context,
+            )
+        else:
+            voided = None if periods is not None else isinstance(payload, CoopVoided)
+            changed = self.app.apply_membership_change(
+                cooperative_id,
+                change_id=envelope.event_id,
+                version=version,
+                periods=periods,
+                voided=voided,
+                context=context,
+            )
+        if changed:
+            log.info(
+                "%s of cooperative %s: %d ambassador(s) changed",
+                envelope.event_type,
+                cooperative_id,
+                len(changed),
             )
 
     def apply(self, conn: sa.Connection, envelope: Envelope) -> None:

@@ -124,6 +124,17 @@ class PersonalDataStore:
             ).all()
         return [row.ambassador_id for row in rows]
 
+    def replace(self, ambassador_id: UUID, details: PersonalDetails) -> bool:
+        """Replace the details of an ambassador that has some (no event); False once erased."""
+        table = personal_data
+        with self.database.writing() as conn:
+            changed = conn.execute(
+                sa.update(table)
+                .where(table.c.ambassador_id == str(ambassador_id))
+                .values(name=details.name or "", email=details.email)
+            ).rowcount
+        return bool(changed)
+
     def erase(self, ambassador_id: UUID) -> None:
         """Delete the details for good and purge the SQLite WAL (a repeat is a no-op)."""
         with self.database.writing() as conn:

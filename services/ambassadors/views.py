@@ -60,6 +60,7 @@ def document(ambassador: Ambassador) -> dict[str, Any]:
         "ended_on": ambassador.ended_on.isoformat() if ambassador.ended_on else None,
         "actions": len(ambassador.actions),
         "version": ambassador.version,
+        "external_ref": ambassador.external_ref,
     }
 
 
@@ -76,6 +77,7 @@ def with_personal(doc: dict[str, Any], details: PersonalDetails | None) -> dict[
         "actions": doc["actions"],
         "version": doc["version"],
         "erased": details is None,
+        "external_ref": doc.get("external_ref"),
     }
 
 
@@ -93,6 +95,7 @@ def represent_action(ambassador: Ambassador, action: Action) -> dict[str, Any]:
         "performed_on": action.performed_on.isoformat(),
         "activity_id": str(action.activity_id) if action.activity_id else None,
         "people_reached": action.people_reached,
+        "external_ref": action.external_ref,
     }
 
 
@@ -115,10 +118,16 @@ class AmbassadorList(DocumentView):
         after: int,
         limit: int,
         email: str | None = None,
+        holder: str | None = None,
     ) -> tuple[list[dict[str, Any]], list[int]]:
-        """A page of ambassadors matching the filters, in creation order."""
+        """A page of ambassadors matching the filters, in creation order.
+
+        `holder` is the id of the ambassador an `external_ref` filter named ("" for none).
+        """
         self.catch_up()
         where: list[Any] = []
+        if holder is not None:
+            where.append(ambassadors.c.id == holder)
         if email:
             where.append(ambassadors.c.id.in_(self.personal.with_email(email)))
         if status:

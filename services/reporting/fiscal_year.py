@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+
+from shared.calendar import today_in_quebec
 
 DEFAULT_YEAR_START = "09-01"
-QUEBEC_TIME_ZONE = ZoneInfo("America/Toronto")
 
 _LABEL = re.compile(r"([0-9]{4})-([0-9]{4})")
 _MONTH_DAY = re.compile(r"([0-9]{2})-([0-9]{2})")
@@ -152,15 +152,6 @@ def fiscal_year_containing(
     start = _year_start(year_start)
     first_year = day.year if (day.month, day.day) >= (start.month, start.day) else day.year - 1
     return FiscalYear(first_year, start)
-
-
-def today_in_quebec(now: datetime | None = None) -> date:
-    """Today's date in Québec (America/Toronto), from an aware ``now`` or the clock."""
-    if now is None:
-        return datetime.now(QUEBEC_TIME_ZONE).date()
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise ValueError("now must be a timezone-aware datetime")
-    return now.astimezone(QUEBEC_TIME_ZONE).date()
 
 
 def current_fiscal_year(

@@ -23,7 +23,6 @@ from typing import Any, Final, Literal
 
 import jinja2
 
-from services.reporting.fiscal_year import QUEBEC_TIME_ZONE
 from services.reporting.indicators import INDICATOR_NAMES
 from services.reporting.regions import (
     ACTIVITY_TYPES,
@@ -33,6 +32,7 @@ from services.reporting.regions import (
     region_name,
 )
 from shared import vocabulary
+from shared.calendar import QUEBEC_TIME_ZONE
 
 CSV_HEADER: Final[tuple[str, str, str]] = ("indicator", "key", "value")
 

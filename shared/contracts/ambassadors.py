@@ -6,9 +6,27 @@ service's own erasable table.
 
 from __future__ import annotations
 
-from shared.integration import Payload, StreamContract
+from typing import Any
 
-AMBASSADORS = StreamContract(stream="COOP_AMBASSADORS", service="ambassadors")
+from shared.integration import Envelope, Payload, StreamContract
+
+
+class _AmbassadorsStream(StreamContract):
+    """`COOP_AMBASSADORS`, whose version-1 `AmbassadorActionLogged` needs its envelope to upcast.
+
+    An action logged by a version-1 message has as its `action_id` that message's `event_id`
+    (contract §16.1): the id is put in the data before the upcaster runs.
+    """
+
+    def upcast(self, envelope: Envelope) -> Envelope:
+        """Bring an envelope's payload up to its event's current schema version."""
+        if envelope.event_type == "AmbassadorActionLogged" and envelope.schema_version < 2:
+            data = {**envelope.data, "action_id": envelope.event_id}
+            envelope = envelope.model_copy(update={"data": data})
+        return super().upcast(envelope)
+
+
+AMBASSADORS = _AmbassadorsStream(stream="COOP_AMBASSADORS", service="ambassadors")
 
 
 @AMBASSADORS.event
@@ -20,15 +38,41 @@ class AmbassadorEnrolled(Payload):
     enrolled_on: str
 
 
-@AMBASSADORS.event
-class AmbassadorActionLogged(Payload):
-    """An ambassador promoted the model (a film-discussion, a presentation, a kiosk…)."""
+class AmbassadorActionLoggedV1(Payload):
+    """Version 1 of `AmbassadorActionLogged`: without `action_id`."""
 
     ambassador_id: str
     kind: str
     performed_on: str
     activity_id: str | None = None
     people_reached: int | None = None
+
+
+class AmbassadorActionLogged(Payload):
+    """An ambassador promoted the model (a film-discussion, a presentation, a kiosk…).
+
+    Version 2: `action_id` names the action that later corrections and withdrawals refer to.
+    """
+
+    ambassador_id: str
+    action_id: str
+    kind: str
+    performed_on: str
+    activity_id: str | None = None
+    people_reached: int | None = None
+
+
+AMBASSADORS.event(AmbassadorActionLogged, version=2)
+
+
+@AMBASSADORS.upcaster("AmbassadorActionLogged", 1)
+def _action_logged_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """A version-1 action's id is the `event_id` of the message that logged it (§16.1).
+
+    `AMBASSADORS.upcast` puts that id in the data; data without it (read outside an
+    envelope) keeps none.
+    """
+    return {**data, "action_id": data.get("action_id", "")}
 
 
 @AMBASSADORS.event
@@ -45,4 +89,43 @@ class AmbassadorDeactivated(Payload):
 
     ambassador_id: str
     effective_on: str
+    reason: str | None = None
+
+
+@AMBASSADORS.event
+class AmbassadorEnrollmentCorrected(Payload):
+    """An ambassador's enrollment date was corrected."""
+
+    ambassador_id: str
+    enrolled_on: str
+    reason: str | None = None
+
+
+@AMBASSADORS.event
+class AmbassadorActionCorrected(Payload):
+    """An action's fields were corrected: the payload holds the action as corrected."""
+
+    ambassador_id: str
+    action_id: str
+    kind: str
+    performed_on: str
+    activity_id: str | None = None
+    people_reached: int | None = None
+    reason: str | None = None
+
+
+@AMBASSADORS.event
+class AmbassadorActionWithdrawn(Payload):
+    """An action was logged by mistake and withdrawn: it counts nowhere."""
+
+    ambassador_id: str
+    action_id: str
+    reason: str | None = None
+
+
+@AMBASSADORS.event
+class AmbassadorReactivated(Payload):
+    """An ambassador's retirement or deactivation was undone: active, as if never ended."""
+
+    ambassador_id: str
     reason: str | None = None

@@ -37,6 +37,7 @@ REPRESENTATION_KEYS = {
     "actions",
     "version",
     "erased",
+    "external_ref",
 }
 
 
@@ -149,6 +150,7 @@ def test_enrollment_answers_201_with_the_ambassador_a_location_and_an_etag(
         "actions": 0,
         "version": 1,
         "erased": False,
+        "external_ref": None,
     }
     assert response.headers["location"] == f"/v1/ambassadors/{body['id']}"
     assert response.headers["etag"] == '"1"'
@@ -355,6 +357,7 @@ def test_an_action_answers_201_with_the_action_record(platform: Platform) -> Non
         "performed_on": "2023-10-12",
         "activity_id": activity,
         "people_reached": 45,
+        "external_ref": None,
     }
     now = platform.reader.get(f"/v1/ambassadors/{ambassador['id']}").json()
     assert (now["actions"], now["version"]) == (1, 2)

@@ -132,7 +132,7 @@ def test_a_departure_deactivates_the_ambassadors_exactly_once_even_when_redelive
         assert message["body"]["data"] == {
             "ambassador_id": ambassador_id,
             "effective_on": "2024-03-01",
-            "reason": "cooperative_left",
+            "reason": "cooperative-left",
         }
         assert message["body"]["causation_id"] == departure["body"]["event_id"]
         assert message["body"]["correlation_id"] == departure["body"]["correlation_id"]

@@ -16,7 +16,8 @@ from services.ambassadors.domain import (
     NotActiveError,
     PeopleReachedError,
     RetirementDateError,
-    end_of_membership_on,
+    Standing,
+    mandate_end,
 )
 
 ENROLLED = date(2023, 6, 1)
@@ -51,6 +52,7 @@ def test_an_enrollment_event_holds_no_personal_information() -> None:
         "originator_topic",
         "cooperative_id",
         "enrolled_on",
+        "external_ref",
     }
 
 
@@ -198,15 +200,18 @@ def test_deactivation_leaves_a_retired_ambassador_alone() -> None:
     assert ambassador.ended_on == date(2024, 1, 1)
 
 
-def test_a_roster_knows_the_earliest_departure_after_a_period_start() -> None:
+def test_a_roster_remembers_the_changes_it_acted_on_and_the_standing_they_made() -> None:
     roster = CooperativeRoster.open(uuid4())
-    roster.note_departure("a", date(2022, 1, 1))
-    roster.note_departure("b", date(2024, 3, 1))
+    roster.note_departure("first-release", date(2022, 1, 1))
+    roster.note_change("b", Standing([(date(2020, 1, 1), date(2024, 3, 1))], False, 7))
 
-    assert roster.has_noted("a")
+    assert roster.has_noted("first-release")
+    assert roster.has_noted("b")
     assert not roster.has_noted("c")
-    assert roster.departure_after(date(2023, 1, 1)) == date(2024, 3, 1)
-    assert roster.departure_after(date(2024, 3, 1)) is None
+    older_view = Standing([(date(2020, 1, 1), None)], False, 6)
+    newer_view = Standing([(date(2020, 1, 1), None)], False, 8)
+    assert roster.newer_standing(older_view).periods == [(date(2020, 1, 1), date(2024, 3, 1))]
+    assert roster.newer_standing(newer_view) is newer_view
 
 
 def test_a_roster_has_one_id_per_cooperative() -> None:
@@ -234,19 +239,27 @@ PERIODS = [(date(2020, 1, 1), date(2021, 1, 1)), (date(2022, 1, 1), None)]
 def test_membership_on_a_day_follows_the_periods(
     day: date, expected: tuple[bool, date | None]
 ) -> None:
-    assert end_of_membership_on(PERIODS, day, None) == expected
+    assert Standing(PERIODS).membership_on(day) == expected
 
 
-def test_a_departure_the_roster_noted_ends_an_open_period_the_view_still_shows() -> None:
-    roster = CooperativeRoster.open(uuid4())
-    roster.note_departure("left-2024", date(2024, 3, 1))
-
-    assert end_of_membership_on(PERIODS, date(2024, 2, 1), roster) == (True, date(2024, 3, 1))
-    assert end_of_membership_on(PERIODS, date(2024, 3, 1), roster) == (False, None)
+def test_a_voided_cooperative_is_a_member_on_no_date() -> None:
+    assert Standing(PERIODS, voided=True).membership_on(date(2022, 6, 1)) == (False, None)
 
 
-def test_an_old_departure_does_not_end_the_period_after_a_readmission() -> None:
-    roster = CooperativeRoster.open(uuid4())
-    roster.note_departure("left-2021", date(2021, 1, 1))
-
-    assert end_of_membership_on(PERIODS, date(2023, 1, 1), roster) == (True, None)
+@pytest.mark.parametrize(
+    ("enrolled_on", "voided", "expected"),
+    [
+        # the earliest end on or after the enrollment
+        (date(2020, 6, 1), False, date(2021, 1, 1)),
+        # no end after it: the mandate runs on
+        (date(2022, 6, 1), False, None),
+        # §16.20: an enrollment in no period ends on the enrollment
+        (date(2021, 6, 1), False, date(2021, 6, 1)),
+        # voided: deactivated on the enrollment
+        (date(2022, 6, 1), True, date(2022, 6, 1)),
+    ],
+)
+def test_the_policy_ends_a_mandate_as_the_corrected_history_says(
+    enrolled_on: date, voided: bool, expected: date | None
+) -> None:
+    assert mandate_end(PERIODS, voided, enrolled_on) == expected
