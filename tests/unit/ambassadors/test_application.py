@@ -15,12 +15,15 @@ from services.ambassadors.contracts import to_integration
 from services.ambassadors.domain import (
     AmbassadorNotFoundError,
     CooperativeNotMemberError,
+    ExternalRefTakenError,
     NotActiveError,
+    PersonalDataErasedError,
 )
 from services.ambassadors.personal_data import PersonalDataStore
 from services.ambassadors.views import ambassadors as ambassador_table
+from shared.external_refs import KnownReference
 from shared.persistence import event_context_table
-from tests.unit.ambassadors.world import World
+from tests.unit.ambassadors.world import World, correct_membership, restore, void
 
 JOINED = date(2023, 1, 10)
 
@@ -358,3 +361,195 @@ def test_an_enrollment_racing_a_departure_in_another_process_is_retried_then_dea
     assert world.app.ambassador(ambassador_id).ended_on == date(2024, 3, 1)
     assert world.app.personal_details(ambassador_id).name == "Course"
     other_process.close()
+
+
+def history(world: World, ambassador_id: uuid.UUID) -> list[tuple[str, dict[str, object]]]:
+    """The ambassador's integration events, oldest first."""
+    return [m for e in world.app.history(ambassador_id) if (m := to_integration(e)) is not None]
+
+
+def state(world: World, ambassador_id: uuid.UUID) -> tuple[str, date | None]:
+    ambassador = world.app.ambassador(ambassador_id)
+    return ambassador.status, ambassador.ended_on
+
+
+def test_a_departure_corrected_away_reactivates_the_ambassadors_it_deactivated(
+    world: World,
+) -> None:
+    cooperative = world.join(JOINED)
+    ambassador_id = world.enroll(cooperative, date(2023, 6, 1))
+    world.leave(cooperative, date(2024, 3, 1))
+    assert state(world, ambassador_id) == ("deactivated", date(2024, 3, 1))
+
+    correct_membership(world, cooperative, [(JOINED, None)])
+
+    assert state(world, ambassador_id) == ("active", None)
+    kind, data = history(world, ambassador_id)[-1]
+    assert (kind, data["reason"]) == ("AmbassadorReactivated", "membership-corrected")
+    world.enroll(cooperative, date(2024, 6, 1))  # the cooperative is a member again
+
+
+def test_a_departure_moved_by_a_correction_moves_the_deactivation_once(world: World) -> None:
+    cooperative = world.join(JOINED)
+    ambassador_id = world.enroll(cooperative, date(2023, 6, 1))
+    world.leave(cooperative, date(2024, 3, 1))
+
+    envelope = correct_membership(world, cooperative, [(JOINED, date(2024, 5, 1))])
+    world.deliver(envelope)  # delivered again: applied once
+
+    assert state(world, ambassador_id) == ("deactivated", date(2024, 5, 1))
+    assert [d["effective_on"] for d in deactivations(world)] == ["2024-03-01", "2024-05-01"]
+    assert deactivations(world)[-1]["reason"] == "membership-corrected"
+
+
+def test_a_correction_that_ends_an_enrollment_period_deactivates_on_its_end(
+    world: World,
+) -> None:
+    cooperative = world.join(JOINED)
+    early = world.enroll(cooperative, date(2023, 6, 1))
+    late = world.enroll(cooperative, date(2024, 6, 1))
+
+    correct_membership(world, cooperative, [(JOINED, date(2024, 1, 1))])
+
+    assert state(world, early) == ("deactivated", date(2024, 1, 1))
+    # §16.20: an enrollment now in no period ends on the enrollment day
+    assert state(world, late) == ("deactivated", date(2024, 6, 1))
+
+
+def test_a_void_deactivates_on_the_enrollment_and_a_restoration_reactivates(
+    world: World,
+) -> None:
+    cooperative = world.join(JOINED)
+    ambassador_id = world.enroll(cooperative, date(2023, 6, 1))
+    retired = world.enroll(cooperative, date(2023, 6, 1))
+    world.app.retire(retired, retired_on=date(2023, 9, 1))
+
+    voided = void(world, cooperative)
+    world.deliver(voided)
+
+    assert state(world, ambassador_id) == ("deactivated", date(2023, 6, 1))
+    assert deactivations(world)[-1]["reason"] == "cooperative-voided"
+    assert state(world, retired) == ("retired", date(2023, 9, 1))
+    with pytest.raises(CooperativeNotMemberError):
+        world.enroll(cooperative, date(2023, 6, 1))
+
+    restore(world, cooperative)
+
+    assert state(world, ambassador_id) == ("active", None)
+    assert state(world, retired) == ("retired", date(2023, 9, 1))
+    assert len(deactivations(world)) == 1
+
+
+def test_a_readmission_alone_reactivates_no_one(world: World) -> None:
+    cooperative = world.join(JOINED)
+    ambassador_id = world.enroll(cooperative, date(2023, 6, 1))
+    world.leave(cooperative, date(2024, 3, 1))
+
+    world.rejoin(cooperative, date(2024, 6, 1))
+
+    assert state(world, ambassador_id) == ("deactivated", date(2024, 3, 1))
+
+
+def test_an_enrollment_between_the_policy_and_the_view_judges_on_the_correction(
+    world: World,
+) -> None:
+    cooperative = world.join(JOINED)
+    envelope = world.membership_event(
+        "CoopMembershipCorrected",
+        str(cooperative),
+        periods=[{"start": JOINED.isoformat(), "end": "2024-01-01"}],
+        reason=None,
+    )
+    world.projection.prepare(envelope)  # the policy ran; the view has not moved yet
+
+    with pytest.raises(CooperativeNotMemberError):
+        world.enroll(cooperative, date(2024, 2, 1))
+    ambassador_id = world.enroll(cooperative, date(2023, 6, 1))
+    assert state(world, ambassador_id) == ("deactivated", date(2024, 1, 1))
+
+
+def test_personal_details_change_without_an_event_and_not_once_erased(world: World) -> None:
+    cooperative = world.join(JOINED)
+    ambassador_id = world.enroll(cooperative, date(2023, 6, 1))
+    version = world.app.ambassador(ambassador_id).version
+
+    world.app.update(ambassador_id, {"email": "nouveau@exemple.qc"})
+
+    assert world.app.personal_details(ambassador_id).email == "nouveau@exemple.qc"
+    assert world.app.ambassador(ambassador_id).version == version
+    world.app.erase_personal_details(ambassador_id)
+    with pytest.raises(PersonalDataErasedError):
+        world.app.update(ambassador_id, {"name": "Quelqu'un"})
+
+
+def test_an_enrollment_correction_needs_the_cooperative_a_member_on_the_new_date(
+    world: World,
+) -> None:
+    cooperative = world.join(JOINED)
+    ambassador_id = world.enroll(cooperative, date(2023, 6, 1))
+
+    with pytest.raises(CooperativeNotMemberError):
+        world.app.update(ambassador_id, {"enrolled_on": date(2022, 6, 1)})
+    world.app.update(ambassador_id, {"enrolled_on": date(2023, 2, 1)}, reason="date du contrat")
+
+    assert world.app.ambassador(ambassador_id).enrolled_on == date(2023, 2, 1)
+    assert history(world, ambassador_id)[-1] == (
+        "AmbassadorEnrollmentCorrected",
+        {
+            "ambassador_id": str(ambassador_id),
+            "enrolled_on": "2023-02-01",
+            "reason": "date du contrat",
+        },
+    )
+
+
+def test_a_reactivation_needs_the_cooperative_a_member_today(world: World) -> None:
+    cooperative = world.join(JOINED)
+    ambassador_id = world.enroll(cooperative, date(2023, 6, 1))
+    world.app.retire(ambassador_id, retired_on=date(2023, 9, 1))
+    world.leave(cooperative, date(2024, 3, 1))
+
+    with pytest.raises(CooperativeNotMemberError):
+        world.app.reactivate(ambassador_id)
+    world.rejoin(cooperative, date(2024, 6, 1))
+    world.app.reactivate(ambassador_id, reason="retraite annulée")
+
+    assert state(world, ambassador_id) == ("active", None)
+
+
+def test_an_external_reference_names_one_ambassador_and_one_action(world: World) -> None:
+    cooperative = world.join(JOINED)
+    first, second = uuid.uuid4(), uuid.uuid4()
+    world.app.enroll(
+        first,
+        cooperative_id=cooperative,
+        name="A",
+        email=None,
+        enrolled_on=date(2023, 6, 1),
+        external_ref="AMB-1",
+    )
+    with pytest.raises(KnownReference) as known:
+        world.app.enroll(
+            second,
+            cooperative_id=cooperative,
+            name="B",
+            email=None,
+            enrolled_on=date(2023, 6, 1),
+            external_ref="AMB-1",
+        )
+    assert known.value.holder == str(first)
+
+    action = world.app.log_action(
+        first, kind="kiosque", performed_on=date(2023, 7, 1), external_ref="ACT-1"
+    )
+    with pytest.raises(KnownReference) as again:
+        world.app.log_action(
+            first, kind="kiosque", performed_on=date(2023, 7, 1), external_ref="ACT-1"
+        )
+    assert again.value.holder == f"{first}/{action.id}"
+    other = world.enroll(cooperative, date(2023, 6, 1))
+    with pytest.raises(ExternalRefTakenError):
+        world.app.log_action(
+            other, kind="kiosque", performed_on=date(2023, 7, 1), external_ref="ACT-1"
+        )
+    assert len(world.app.ambassador(first).actions) == 1

@@ -3,22 +3,30 @@
 from __future__ import annotations
 
 from datetime import date
-from uuid import uuid4
+from typing import Any
+from uuid import UUID, uuid4
 
 import pytest
 
 from services.ambassadors.domain import (
+    CORRECTION_REASON,
+    VOID_REASON,
     ActionDateError,
     ActionKindError,
+    ActionNotFoundError,
+    AlreadyActiveError,
+    AlreadyWithdrawnError,
     Ambassador,
     AmbassadorEndedError,
     CooperativeRoster,
+    EnrollmentDateError,
     NotActiveError,
     PeopleReachedError,
     RetirementDateError,
     Standing,
     mandate_end,
 )
+from shared.integration import event_id_for
 
 ENROLLED = date(2023, 6, 1)
 
@@ -263,3 +271,129 @@ def test_the_policy_ends_a_mandate_as_the_corrected_history_says(
     enrolled_on: date, voided: bool, expected: date | None
 ) -> None:
     assert mandate_end(PERIODS, voided, enrolled_on) == expected
+
+
+def logged(ambassador: Ambassador, **fields: object) -> UUID:
+    values: dict[str, Any] = {"kind": "kiosque", "performed_on": date(2023, 7, 1), **fields}
+    return ambassador.log_action(uuid4(), **values).id
+
+
+def test_an_action_correction_holds_the_whole_corrected_action() -> None:
+    ambassador = enrolled()
+    action_id = logged(ambassador, people_reached=10)
+    ambassador.collect_events()
+
+    assert ambassador.correct_action(action_id, {"people_reached": 100}, "faute de frappe")
+
+    (event,) = ambassador.collect_events()
+    assert isinstance(event, Ambassador.ActionCorrected)
+    assert (event.kind, event.performed_on, event.people_reached, event.reason) == (
+        "kiosque",
+        date(2023, 7, 1),
+        100,
+        "faute de frappe",
+    )
+    assert ambassador.logged_action(action_id).people_reached == 100
+
+
+def test_an_action_correction_that_changes_nothing_records_nothing() -> None:
+    ambassador = enrolled()
+    action_id = logged(ambassador)
+    ambassador.collect_events()
+
+    assert not ambassador.correct_action(action_id, {"kind": "kiosque"})
+    assert ambassador.collect_events() == []
+
+
+def test_the_rules_of_an_action_hold_on_the_corrected_action() -> None:
+    ambassador = enrolled()
+    action_id = logged(ambassador)
+    ambassador.retire(date(2024, 1, 1))
+
+    with pytest.raises(ActionDateError):
+        ambassador.correct_action(action_id, {"performed_on": date(2023, 5, 1)})
+    with pytest.raises(AmbassadorEndedError):
+        ambassador.correct_action(action_id, {"performed_on": date(2024, 1, 1)})
+    with pytest.raises(PeopleReachedError):
+        ambassador.correct_action(action_id, {"people_reached": -1})
+
+
+def test_a_withdrawn_action_counts_nowhere_and_cannot_be_withdrawn_again() -> None:
+    ambassador = enrolled()
+    kept, withdrawn = logged(ambassador), logged(ambassador, kind="mentorat")
+
+    ambassador.withdraw_action(withdrawn, "saisie en double")
+
+    assert [a.id for a in ambassador.actions] == [kept]
+    assert ambassador.action(withdrawn) is not None  # its reference still names it
+    with pytest.raises(AlreadyWithdrawnError):
+        ambassador.withdraw_action(withdrawn)
+    with pytest.raises(AlreadyWithdrawnError):
+        ambassador.correct_action(withdrawn, {"people_reached": 3})
+    with pytest.raises(ActionNotFoundError):
+        ambassador.withdraw_action(uuid4())
+
+
+def test_an_enrollment_correction_may_not_fall_after_an_action_or_on_the_end() -> None:
+    ambassador = enrolled()
+    logged(ambassador, performed_on=date(2023, 7, 1))
+    ambassador.retire(date(2023, 12, 1))
+
+    with pytest.raises(EnrollmentDateError):
+        ambassador.correct_enrollment(date(2023, 7, 2))
+    assert ambassador.correct_enrollment(date(2023, 7, 1))
+    assert not ambassador.correct_enrollment(date(2023, 7, 1))
+    ambassador.withdraw_action(ambassador.actions[0].id)
+    with pytest.raises(EnrollmentDateError):
+        ambassador.correct_enrollment(date(2023, 12, 1))
+
+
+def test_a_reactivation_undoes_the_end_as_if_it_never_happened() -> None:
+    ambassador = enrolled()
+    ambassador.retire(date(2024, 1, 1))
+
+    ambassador.reactivate("retraite saisie par erreur")
+
+    assert (ambassador.status, ambassador.ended_on) == ("active", None)
+    with pytest.raises(AlreadyActiveError):
+        ambassador.reactivate()
+
+
+def test_following_a_corrected_membership_changes_the_mandate_once() -> None:
+    ambassador = enrolled()  # enrolled 2023-06-01
+    periods = [(date(2020, 1, 1), date(2024, 3, 1))]
+
+    assert ambassador.follow_membership(periods, False, CORRECTION_REASON)
+    assert (ambassador.status, ambassador.ended_on) == ("deactivated", date(2024, 3, 1))
+    assert not ambassador.follow_membership(periods, False, CORRECTION_REASON)
+
+    moved = [(date(2020, 1, 1), date(2024, 5, 1))]
+    assert ambassador.follow_membership(moved, False, CORRECTION_REASON)
+    assert ambassador.ended_on == date(2024, 5, 1)
+
+    assert ambassador.follow_membership([(date(2020, 1, 1), None)], False, CORRECTION_REASON)
+    assert (ambassador.status, ambassador.ended_on) == ("active", None)
+    names = [type(e).__name__ for e in ambassador.collect_events()]
+    assert names[-3:] == ["Deactivated", "Deactivated", "Reactivated"]
+
+
+def test_a_retired_ambassador_is_left_alone_by_membership_corrections() -> None:
+    ambassador = enrolled()
+    ambassador.retire(date(2023, 9, 1))
+
+    assert not ambassador.follow_membership([], True, VOID_REASON)
+    assert (ambassador.status, ambassador.ended_on) == ("retired", date(2023, 9, 1))
+
+
+def test_a_version_1_action_takes_the_event_id_of_its_message_as_its_id() -> None:
+    state = {
+        "originator_id": uuid4(),
+        "originator_version": 3,
+        "action_id": uuid4(),
+        "kind": "kiosque",
+    }
+
+    Ambassador.ActionLogged.upcast_v1_v2(state)
+
+    assert str(state["action_id"]) == event_id_for(state["originator_id"], 3)
+    assert state["external_ref"] is None

@@ -116,3 +116,34 @@ def build_world(data_dir: Path, database_url: str | None = None) -> World:
     listing = AmbassadorList(app, personal)
     app.on_saved(listing.catch_up)
     return World(database, app, listing, MembershipWithDeparturePolicy(view, app), data_dir, {})
+
+
+def correct_membership(
+    world: World, cooperative_id: uuid.UUID, periods: list[tuple[date, date | None]]
+) -> Envelope:
+    """The membership service corrects a cooperative's periods; returns the message."""
+    envelope = world.membership_event(
+        "CoopMembershipCorrected",
+        str(cooperative_id),
+        periods=[
+            {"start": start.isoformat(), "end": end.isoformat() if end else None}
+            for start, end in periods
+        ],
+        reason="saisie en double",
+    )
+    world.deliver(envelope)
+    return envelope
+
+
+def void(world: World, cooperative_id: uuid.UUID) -> Envelope:
+    """The membership service voids a cooperative (a record made by mistake)."""
+    envelope = world.membership_event("CoopVoided", str(cooperative_id), reason="doublon")
+    world.deliver(envelope)
+    return envelope
+
+
+def restore(world: World, cooperative_id: uuid.UUID) -> Envelope:
+    """The membership service undoes a void."""
+    envelope = world.membership_event("CoopRestored", str(cooperative_id), reason=None)
+    world.deliver(envelope)
+    return envelope
