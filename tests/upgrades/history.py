@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from shared.contracts.ambassadors import (
     AMBASSADORS,
-    AmbassadorActionLogged,
+    AmbassadorActionLoggedV1,
     AmbassadorDeactivated,
     AmbassadorEnrolled,
     AmbassadorRetired,
@@ -229,7 +229,7 @@ def stored_history(seed: int = 2024) -> StoredHistory:
         history.publish(
             a,
             ambassador,
-            AmbassadorActionLogged(
+            AmbassadorActionLoggedV1(
                 ambassador_id=ambassador,
                 kind=kind,
                 performed_on=day,
