@@ -268,6 +268,44 @@ def test_attendance_of_a_cooperative_not_member_on_the_date_is_a_problem(
     assert "ligne 3, colonne cooperative_external_ref : " in result.stdout
 
 
+def test_ambassadors_need_a_reference_and_their_actions_follow(
+    platform: Platform, cooperatives: Path, tmp_path: Path
+) -> None:
+    without = write(
+        tmp_path / "sans.csv",
+        "cooperative_external_ref,name,enrolled_on\nimp-coop-1,Camille Exemple,2022-01-01\n",
+    )
+    assert coop_import(platform, "ambassadors", without).returncode == 1
+    ambassadors = write(
+        tmp_path / "amb.csv",
+        "cooperative_external_ref,name,email,enrolled_on,external_ref\n"
+        "imp-coop-1,Camille Exemple,camille@example.org,2022-01-01,imp-amb-1\n",
+    )
+    result = wait_for(
+        lambda: (r := coop_import(platform, "ambassadors", ambassadors)).returncode == 0 and r
+    )
+    assert "camille@example.org" not in result.stdout + result.stderr
+    actions = write(
+        tmp_path / "actions.csv",
+        "ambassador_external_ref,kind,performed_on,people_reached\n"
+        "imp-amb-1,presentation,2023-10-01,40\nimp-amb-1,kiosque,2021-10-01,10\n",
+    )
+    early = coop_import(platform, "ambassador-actions", actions)
+    assert early.returncode == 1
+    assert "ligne 3, colonne performed_on : " in early.stdout
+    actions.write_text(
+        "ambassador_external_ref,kind,performed_on,people_reached\n"
+        "imp-amb-1,presentation,2023-10-01,40\n"
+    )
+    assert coop_import(platform, "ambassador-actions", actions).returncode == 0
+    assert coop_import(platform, "ambassador-actions", actions).returncode == 0
+    with platform.http("ambassadors") as http:
+        [ambassador] = http.get("/v1/ambassadors", params={"external_ref": "imp-amb-1"}).json()[
+            "items"
+        ]
+    assert ambassador["actions"] == 1
+
+
 def test_an_import_killed_halfway_then_run_again_records_every_row_once(
     platform: Platform, tmp_path: Path
 ) -> None:
@@ -296,12 +334,12 @@ def test_an_import_killed_halfway_then_run_again_records_every_row_once(
 def test_the_example_files_import_in_order_and_a_second_run_records_nothing(
     platform: Platform,
 ) -> None:
-    # Ambassadors (05, 06) wait for the ambassadors service's external references.
     kinds = {
         "01": "cooperatives", "02": "activities", "03": "attendances",
-        "04": "public-attendance", "07": "partners", "08": "research-projects",
+        "04": "public-attendance", "05": "ambassadors", "06": "ambassador-actions",
+        "07": "partners", "08": "research-projects",
     }  # fmt: skip
-    files = [f for f in sorted(EXAMPLES.glob("*.csv")) if f.name[:2] in kinds]
+    files = sorted(EXAMPLES.glob("*.csv"))
     assert [f.name[:2] for f in files] == list(kinds)
     for file in files:
         kind = kinds[file.name[:2]]
