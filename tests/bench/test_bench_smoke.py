@@ -68,6 +68,7 @@ EXPECTED_ROWS: dict[str, list[str]] = {
         "relay.sqlite.default_sync",
         "relay.postgres.default_sync",
     ],
+    "faststream": ["consume.platform", "consume.faststream.batch", "consume.faststream.single"],
 }
 
 
