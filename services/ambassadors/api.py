@@ -376,15 +376,25 @@ def routes(app: Ambassadors, listing: AmbassadorList) -> APIRouter:
         response_model=None,
         responses=answers(200, Page[Action], 404),
     )
-    def list_actions(ambassador_id: UUID, paging: Paging) -> dict[str, Any]:
-        """The ambassador's actions, oldest first, as corrected (withdrawn ones left out)."""
+    def list_actions(
+        ambassador_id: UUID,
+        paging: Paging,
+        external_ref: Annotated[str | None, Query(max_length=200)] = None,
+    ) -> dict[str, Any]:
+        """The ambassador's actions, oldest first, as corrected (withdrawn ones left out);
+        `external_ref` finds one, withdrawn or not."""
         ambassador = app.ambassador(ambassador_id)
-        chosen = list(enumerate(ambassador.actions, start=1))[
-            paging.after : paging.after + paging.limit + 1
-        ]
+        actions = list(ambassador.actions)
+        if external_ref:
+            withdrawn = ambassador.withdrawn_actions.values()
+            actions = sorted(
+                (a for a in [*actions, *withdrawn] if a.external_ref == external_ref),
+                key=lambda a: a.number,
+            )
+        chosen = [a for a in actions if a.number > paging.after][: paging.limit + 1]
         return page(
-            [represent_action(ambassador, action) for _, action in chosen],
-            [position for position, _ in chosen],
+            [represent_action(ambassador, action) for action in chosen],
+            [action.number for action in chosen],
             paging.limit,
         )
 

@@ -214,12 +214,14 @@ class Ambassadors(CoopApplication):
                 "the ambassador's personal information was erased: it cannot be changed"
             )
         enrolled_on = proposed.get("enrolled_on")
-        if enrolled_on is not None and ambassador.correct_enrollment(enrolled_on, reason):
-            standing = self.standing(
-                ambassador.cooperative_id, self._roster(ambassador.cooperative_id)
-            )
-            self._check_member(standing, ambassador.cooperative_id, enrolled_on)
-            self.record(context, ambassador)
+        if enrolled_on is not None:
+            # The rules first, then the no-op (contract §16.3's order).
+            ambassador.check_enrollment(enrolled_on)
+            cooperative_id = ambassador.cooperative_id
+            standing = self.standing(cooperative_id, self._roster(cooperative_id))
+            self._check_member(standing, cooperative_id, enrolled_on)
+            if ambassador.correct_enrollment(enrolled_on, reason):
+                self.record(context, ambassador)
         if personal and details is not None:
             changed = PersonalDetails(
                 personal.get("name", details.name), personal.get("email", details.email)

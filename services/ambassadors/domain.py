@@ -38,6 +38,9 @@ class Action:
     activity_id: UUID | None
     people_reached: int | None
     external_ref: str | None = None
+    number: int = 0
+    """Its place in the order the ambassador's actions were logged (1 for the first), withdrawn
+    ones counted: what a list's cursor stands on."""
 
 
 class Ambassador(Aggregate):
@@ -199,8 +202,9 @@ class Ambassador(Aggregate):
         people_reached: int | None,
         external_ref: str | None = None,
     ) -> None:
+        number = len(self.actions) + len(self.withdrawn_actions) + 1
         self.actions.append(
-            Action(action_id, kind, performed_on, activity_id, people_reached, external_ref)
+            Action(action_id, kind, performed_on, activity_id, people_reached, external_ref, number)
         )
 
     def correct_action(
@@ -211,9 +215,10 @@ class Ambassador(Aggregate):
         corrected = replace(
             action, **{f: proposed[f] for f in CORRECTABLE_ACTION_FIELDS if f in proposed}
         )
+        # The rules first, then the no-op (contract §16.3's order).
+        self.check_can_log_action(corrected.kind, corrected.performed_on, corrected.people_reached)
         if corrected == action:
             return False
-        self.check_can_log_action(corrected.kind, corrected.performed_on, corrected.people_reached)
         self._correct_action(
             action_id,
             corrected.kind,
@@ -264,8 +269,14 @@ class Ambassador(Aggregate):
         It may not fall after one of the ambassador's actions, nor on or after its end.
         (Whether the cooperative was a member that day is the application's check.)
         """
+        self.check_enrollment(enrolled_on)
         if enrolled_on == self.enrolled_on:
             return False
+        self._correct_enrollment(enrolled_on, reason)
+        return True
+
+    def check_enrollment(self, enrolled_on: date) -> None:
+        """An enrollment falls on or before every action, and before the mandate's end."""
         first_action = min((a.performed_on for a in self.actions), default=None)
         if first_action is not None and enrolled_on > first_action:
             raise EnrollmentDateError(
@@ -275,8 +286,6 @@ class Ambassador(Aggregate):
             raise EnrollmentDateError(
                 f"enrolled_on must be before the day the ambassador ended ({self.ended_on})"
             )
-        self._correct_enrollment(enrolled_on, reason)
-        return True
 
     @event(EnrollmentCorrected)
     def _correct_enrollment(self, enrolled_on: date, reason: str | None) -> None:
