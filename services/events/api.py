@@ -780,9 +780,11 @@ def activity_routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
 
 
 def _page_of(records: list[Any], render: Any, after: int, limit: int) -> dict[str, Any]:
-    """A page of an activity's records (position: 1 for the oldest)."""
-    chosen = list(enumerate(records, start=1))[after : after + limit + 1]
-    return page([render(r) for _, r in chosen], [p for p, _ in chosen], limit)
+    """A page of an activity's records in recording order; the cursor stands on a record's
+    `number`, so a withdrawal between two pages skips nothing."""
+    chosen = sorted((r for r in records if r.number > after), key=lambda r: r.number)
+    chosen = chosen[: limit + 1]
+    return page([render(r) for r in chosen], [r.number for r in chosen], limit)
 
 
 def _record_attendance(

@@ -35,6 +35,9 @@ class Attendance:
     cooperative_id: UUID
     participants: int
     recorded_at: datetime
+    number: int = 0
+    """Its place among the activity's attendances in recording order (1 for the first),
+    withdrawn ones counted: what a list's cursor stands on."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,9 @@ class PublicAttendance:
     region: str | None
     recorded_at: datetime
     external_ref: str | None = None
+    number: int = 0
+    """Its place among the activity's public records in recording order (1 for the first),
+    withdrawn ones counted: what a list's cursor stands on."""
 
 
 class Activity(Aggregate):
@@ -200,6 +206,7 @@ class Activity(Aggregate):
         self.cancelled = False
         self.attendances: dict[UUID, Attendance] = {}
         self.withdrawn_attendances: set[UUID] = set()
+        self.attendances_recorded = 0
         self.public_attendances: list[PublicAttendance] = []
         self.withdrawn_public: dict[UUID, PublicAttendance] = {}
 
@@ -257,8 +264,9 @@ class Activity(Aggregate):
         activity_date: date,
         recorded_at: datetime,
     ) -> None:
+        self.attendances_recorded += 1
         self.attendances[cooperative_id] = Attendance(
-            self.id, cooperative_id, participants, recorded_at
+            self.id, cooperative_id, participants, recorded_at, self.attendances_recorded
         )
         self.withdrawn_attendances.discard(cooperative_id)
 
@@ -286,8 +294,9 @@ class Activity(Aggregate):
         recorded_at: datetime,
         external_ref: str | None = None,
     ) -> None:
+        number = len(self.public_attendances) + len(self.withdrawn_public) + 1
         self.public_attendances.append(
-            PublicAttendance(record_id, self.id, count, region, recorded_at, external_ref)
+            PublicAttendance(record_id, self.id, count, region, recorded_at, external_ref, number)
         )
 
     def cancel(self, reason: str | None = None) -> None:

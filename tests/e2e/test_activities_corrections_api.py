@@ -150,6 +150,21 @@ def test_public_attendance_is_listed_corrected_and_withdrawn(platform: Platform)
     assert platform.http.get(f"/v1/activities/{activity_id}").json()["public_attendance"] == 0
 
 
+def test_a_withdrawal_between_two_pages_of_records_skips_none(platform: Platform) -> None:
+    activity_id = platform.schedule(type="cine_discussion")["id"]
+    path = f"/v1/activities/{activity_id}/public-attendance"
+    first, second, third = (
+        platform.http.post(path, json={"count": n}).json()["id"] for n in (10, 20, 30)
+    )
+    page = platform.http.get(path, params={"limit": 1}).json()
+    assert [r["id"] for r in page["items"]] == [first]
+
+    assert platform.http.delete(f"{path}/{first}").status_code == 204
+    rest = platform.http.get(path, params={"cursor": page["next_cursor"]}).json()
+
+    assert [r["id"] for r in rest["items"]] == [second, third]
+
+
 def test_a_cooperative_s_attendances_are_listed_across_activities(
     platform: Platform, member: str
 ) -> None:
