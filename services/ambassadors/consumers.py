@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 from datetime import date
 from uuid import UUID
 
@@ -11,7 +12,7 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 
 from services.ambassadors.application import Ambassadors
-from services.ambassadors.views import keep_cooperative_name
+from services.ambassadors.views import keep_cooperative_names
 from shared.contracts.membership import (
     MEMBERSHIP,
     CoopJoined,
@@ -22,7 +23,7 @@ from shared.contracts.membership import (
     CoopVoided,
 )
 from shared.integration import Envelope
-from shared.membership_view import MembershipView
+from shared.membership_view import MembershipBatch, MembershipView
 from shared.persistence import CommandContext
 
 log = logging.getLogger(__name__)
@@ -102,20 +103,37 @@ class MembershipWithDeparturePolicy:
             )
 
     def apply(self, conn: sa.Connection, envelope: Envelope) -> None:
-        """Move the membership view by one event, in the consumer's transaction.
+        """Move the membership view and the cooperatives' names by one event (alone)."""
+        batch = self.begin(conn, [envelope])
+        batch.apply(envelope)
+        batch.flush()
 
-        A date the view could not read back (`"2024-13-45"`) fails here, so the consumer parks
-        the message rather than letting it break every later check of its cooperative.
-        """
+    def begin(self, conn: sa.Connection, envelopes: Sequence[Envelope]) -> _Batch:
+        """A batch of membership events, applied inside the consumer's transaction."""
+        return _Batch(conn, self.view.begin(conn, envelopes))
+
+
+class _Batch:
+    """The view's batch, and the cooperatives' names (`CoopJoined`, `CoopProfileUpdated`) that
+    the personal-data export shows, written once per batch."""
+
+    def __init__(self, conn: sa.Connection, view: MembershipBatch) -> None:
+        self.conn = conn
+        self.view = view
+        self.names: dict[str, str] = {}
+
+    def apply(self, envelope: Envelope) -> None:
+        """Move the view (a date it could not read back fails here: the message parks)."""
+        self.view.apply(envelope)
         payload = MEMBERSHIP.payload(envelope)
-        for field in ("joined_on", "left_on", "rejoined_on"):
-            value = getattr(payload, field, None)
-            if value is not None:
-                date.fromisoformat(value)
         if isinstance(payload, CoopJoined):
-            keep_cooperative_name(conn, str(UUID(payload.cooperative_id)), payload.name)
+            self.names[str(UUID(payload.cooperative_id))] = payload.name
         elif isinstance(payload, CoopProfileUpdated) and isinstance(
             payload.changes.get("name"), str
         ):
-            keep_cooperative_name(conn, str(UUID(payload.cooperative_id)), payload.changes["name"])
-        self.view.apply(conn, envelope)
+            self.names[str(UUID(payload.cooperative_id))] = payload.changes["name"]
+
+    def flush(self) -> None:
+        """Write the view's changes and the names."""
+        self.view.flush()
+        keep_cooperative_names(self.conn, self.names)

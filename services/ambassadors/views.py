@@ -34,11 +34,15 @@ cooperative_names = sa.Table(
 )
 
 
-def keep_cooperative_name(conn: sa.Connection, cooperative_id: str, name: str) -> None:
-    """Remember a cooperative's current name (from CoopJoined or CoopProfileUpdated)."""
+def keep_cooperative_names(conn: sa.Connection, names: dict[str, str]) -> None:
+    """Remember cooperatives' current names (from CoopJoined or CoopProfileUpdated)."""
+    if not names:
+        return
     table = cooperative_names
-    conn.execute(sa.delete(table).where(table.c.cooperative_id == cooperative_id))
-    conn.execute(sa.insert(table).values(cooperative_id=cooperative_id, name=name))
+    conn.execute(sa.delete(table).where(table.c.cooperative_id.in_(sorted(names))))
+    conn.execute(
+        sa.insert(table), [{"cooperative_id": k, "name": v} for k, v in sorted(names.items())]
+    )
 
 
 def cooperative_name(app: CoopApplication, cooperative_id: str) -> str | None:
