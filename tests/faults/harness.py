@@ -71,12 +71,13 @@ class Platform:
         """The reporting service."""
         return self.services["reporting"]
 
-    def start(self, *names: str, wait_ready: bool = True) -> Platform:
+    def start(self, *names: str, wait_ready: bool = True, timeout: float = 30) -> Platform:
         """Start these services (all by default) side by side; wait until they answer."""
         chosen = names or SERVICES
         with ThreadPoolExecutor(len(chosen)) as pool:
             for started in [
-                pool.submit(self.services[n].start, wait_ready=wait_ready) for n in chosen
+                pool.submit(self.services[n].start, wait_ready=wait_ready, timeout=timeout)
+                for n in chosen
             ]:
                 started.result()
         return self
