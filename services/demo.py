@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from shared.vocabulary import Sector
+from shared.vocabulary import ActionKind, Sector
 
 if TYPE_CHECKING:
     from services.supervisor import Supervisor
@@ -193,7 +193,7 @@ def plan_history(seed: int = SEED) -> Plan:
                 "enrolled_on": enrolled.isoformat(),
             }
         )
-    action_kinds = ("cine_discussion", "presentation", "kiosque", "mentorat", "autre")
+    action_kinds = tuple(kind.value for kind in ActionKind)
     for index in range(29):
         enrolled = date.fromisoformat(plan.ambassadors[index]["enrolled_on"])
         for _ in range(rng.randint(1, 3)):

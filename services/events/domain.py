@@ -11,20 +11,12 @@ from eventsourcing.domain import Aggregate, event
 
 from shared.fields import REGION_CODES
 from shared.integration import event_id_for
+from shared.vocabulary import ActivityFormat, ActivityType
 
 REVISABLE = ("type", "title", "date", "format", "region", "partners")
 
-ACTIVITY_TYPES = (
-    "formation",
-    "courtepointe",
-    "service_conseil",
-    "conference",
-    "reseautage",
-    "cine_discussion",
-    "parcours_coop",
-    "autre",
-)
-FORMATS = ("in_person", "remote", "hybrid")
+ACTIVITY_TYPES = tuple(kind.value for kind in ActivityType)
+FORMATS = tuple(format.value for format in ActivityFormat)
 
 
 @dataclass(frozen=True)
