@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
@@ -162,6 +162,13 @@ def redacted(request: Request, doc: dict[str, Any]) -> dict[str, Any]:
     return {**doc, "name": None, "email": None}
 
 
+def email_lookup_allowed(request: Request) -> None:
+    """Finding ambassadors by email needs privacy:admin (§6): a route dependency, so the 403
+    comes before any 422 of the other parameters (§1's order of checks)."""
+    if request.query_params.get("email") and "privacy:admin" not in request.state.scopes:
+        raise Problem(403, "finding an ambassador by email needs the scope 'privacy:admin'")
+
+
 def routes(app: Ambassadors, listing: AmbassadorList) -> APIRouter:
     """The ambassadors routes, bound to the service's application."""
     router = APIRouter(prefix="/v1/ambassadors", tags=["ambassadors"])
@@ -201,7 +208,10 @@ def routes(app: Ambassadors, listing: AmbassadorList) -> APIRouter:
         )
 
     @router.get(
-        "", dependencies=reader, response_model=None, responses=answers(200, Page[Ambassador])
+        "",
+        dependencies=[*reader, Depends(email_lookup_allowed)],
+        response_model=None,
+        responses=answers(200, Page[Ambassador]),
     )
     def list_ambassadors(
         request: Request,
@@ -210,8 +220,6 @@ def routes(app: Ambassadors, listing: AmbassadorList) -> APIRouter:
         cooperative_id: Annotated[str | None, Query()] = None,
         email: Annotated[str | None, Query()] = None,
     ) -> dict[str, Any]:
-        if email and "privacy:admin" not in request.state.scopes:
-            raise Problem(403, "finding an ambassador by email needs the scope 'privacy:admin'")
         cooperative = filter_value(cooperative_id, "cooperative_id", _is_uuid)
         items, positions = listing.list(
             status=filter_value(status, "status", lambda v: v in STATUSES),
