@@ -328,3 +328,26 @@ def test_reporting_keeps_its_consumers_across_restarts_and_a_rebuild_replaces_th
         assert applied(reporting) == later
     finally:
         reporting.stop()
+
+
+async def test_without_an_in_place_reset_a_consumer_past_its_row_is_recreated_there(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A nats-server before 2.14 has no CONSUMER.RESET: the consumer is created again."""
+
+    async def no_reset(*_: Any) -> bool:
+        return False
+
+    last = await world.publish_joins(5)
+    await run_until_applied(await world.consumer(), last)
+    before = await world.info()
+    with world.database.writing() as conn:
+        save_position(conn, TRACKING, 3)
+    monkeypatch.setattr(StreamConsumer, "_reset", no_reset)
+
+    await run_until_applied(await world.consumer(), last)
+
+    after = await world.info()
+    assert after.created != before.created
+    assert after.config.opt_start_seq == 4
+    assert world.applied() == 5 + 2
