@@ -3,10 +3,13 @@
 The effect of each message and the stream sequence it came from commit in one transaction;
 a redelivered message whose sequence is already recorded is acknowledged and skipped, and so
 is a message whose aggregate version was already applied (the same event published twice,
-e.g. beyond the stream's duplicate window). The
-tracking row, not the server's delivery state, says where to resume: the durable consumer is
-re-created from it at start and whenever a gap in sequences shows a message was missed. A
-message that cannot be applied is retried, then parked (logged, counted), never dropped.
+e.g. beyond the stream's duplicate window). The tracking row, not the server's delivery state,
+says where to resume. The durable consumer outlives the process: created when missing, updated
+in place when its configuration changed, and left as it is when it has delivered exactly what
+the tracking row holds. Otherwise (a crash mid-batch, a restored database, a gap in sequences
+showing a message was missed) it is moved back to the tracking row's position: reset in place
+(nats-server 2.14+), else deleted and created again from there. A message that cannot be
+applied is retried, then parked (logged, counted), never dropped.
 """
 
 from __future__ import annotations
@@ -16,14 +19,16 @@ import contextlib
 import logging
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import timedelta
 from typing import Any, Protocol, runtime_checkable
 
 import nats.errors
 import sqlalchemy as sa
 from nats.aio.msg import Msg
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from nats.js.errors import NotFoundError
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, ConsumerInfo, DeliverPolicy
+from nats.js.errors import APIError, NotFoundError
 from pydantic import ValidationError
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -46,6 +51,14 @@ from shared.pull import PullBatches, stream_sequence
 from shared.telemetry import consumer_span, is_enabled
 
 log = logging.getLogger(__name__)
+
+# A durable consumer nobody pulls from for this long is deleted by the server (a service gone
+# for good, a name left by a changed COOP_NATS_CONSUMER_PREFIX); a service back later creates
+# it again from its tracking row.
+INACTIVE_THRESHOLD = timedelta(days=7)
+ACK_WAIT = 60  # seconds before an unacknowledged message is delivered again
+# The configuration fields compared with a live consumer's (those set here, all updatable).
+_COMPARED = ("ack_policy", "ack_wait", "max_ack_pending", "filter_subject", "inactive_threshold")
 
 consumed_versions = sa.Table(
     "coop_consumed_versions",
@@ -123,6 +136,7 @@ class StreamConsumer:
         batch_size: int = 500,
         attempts: int = 3,
         batch_lock: AbstractContextManager[Any] | None = None,
+        inactive_threshold: timedelta = INACTIVE_THRESHOLD,
     ) -> None:
         self.database = database
         self.messaging = messaging
@@ -130,7 +144,11 @@ class StreamConsumer:
         self.projection = projection
         self.metrics = metrics
         self.durable = durable
+        # The consumer's name on NATS carries COOP_NATS_CONSUMER_PREFIX; its tracking row,
+        # metrics and parked messages keep the plain name, so a new prefix loses no position.
+        self.name = messaging.consumer_name(durable)
         self.tracking_name = f"{contract.stream}:{durable}"
+        self.inactive_threshold = inactive_threshold
         self.batch_size = batch_size
         self.attempts = attempts
         # Held while a batch is decoded and applied: consumers sharing one keep one batch in
@@ -188,21 +206,11 @@ class StreamConsumer:
                 position,
             )
             position = 0
-        with contextlib.suppress(NotFoundError):
-            await js.delete_consumer(self.contract.stream, self.durable)
-        config = ConsumerConfig(
-            durable_name=self.durable,
-            deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
-            opt_start_seq=position + 1,
-            ack_policy=AckPolicy.EXPLICIT,
-            ack_wait=60,
-            max_ack_pending=self.batch_size * 4,
-            filter_subject=self.contract.subjects[0],
-        )
-        await js.add_consumer(self.contract.stream, config)
-        batches = PullBatches(await self.messaging.client(), self.contract.stream, self.durable)
+        # `fresh`: the consumer was just placed at position + 1, so its first message may be
+        # further on (the stream holds nothing in between); a kept one must go on from there.
+        fresh = await self._ensure_consumer(js, position)
+        batches = PullBatches(await self.messaging.client(), self.contract.stream, self.name)
         await batches.start()
-        fresh = True
         try:
             while not self._stopping and await self.leadership.held():
                 try:
@@ -211,7 +219,7 @@ class StreamConsumer:
                     self.caught_up.set()
                     # A consumer gone with its stream (a lost or restored NATS store) raises
                     # here, and the consumer starts over from what the stream holds now.
-                    await js.consumer_info(self.contract.stream, self.durable)
+                    await js.consumer_info(self.contract.stream, self.name)
                     await self._update_lag(js)
                     continue
                 position = await asyncio.to_thread(self._apply_batch_in_turn, messages, fresh)
@@ -221,6 +229,80 @@ class StreamConsumer:
                 self.metrics.consumer_applied.labels(self.durable).inc(len(messages))
         finally:
             await batches.stop()
+
+    def _config(self, start: int) -> ConsumerConfig:
+        """The consumer's configuration, delivering from stream sequence `start`."""
+        return ConsumerConfig(
+            durable_name=self.name,
+            deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+            opt_start_seq=start,
+            ack_policy=AckPolicy.EXPLICIT,
+            ack_wait=ACK_WAIT,
+            max_ack_pending=self.batch_size * 4,
+            filter_subject=self.contract.subjects[0],
+            inactive_threshold=self.inactive_threshold.total_seconds(),
+        )
+
+    async def _ensure_consumer(self, js: JetStreamContext, position: int) -> bool:
+        """Make the durable consumer deliver what follows `position`, keeping it when it can.
+
+        True when it was created or moved to `position` + 1; False when it was kept as it was
+        (it had delivered exactly up to `position`).
+        """
+        stream, wanted = self.contract.stream, self._config(position + 1)
+        try:
+            info = await js.consumer_info(stream, self.name)
+        except NotFoundError:
+            await js.add_consumer(stream, wanted)
+            log.info("consumer %s created on %s at %d", self.name, stream, position + 1)
+            return True
+        if any(getattr(info.config, f) != getattr(wanted, f) for f in _COMPARED):
+            # Updated in place: where it starts is not updatable, so it keeps its own.
+            kept = replace(
+                wanted,
+                deliver_policy=info.config.deliver_policy,
+                opt_start_seq=info.config.opt_start_seq,
+            )
+            try:
+                info = await js.add_consumer(stream, kept)
+                log.info("consumer %s on %s updated in place", self.name, stream)
+            except APIError as error:
+                log.warning("consumer %s cannot be updated (%s); created again", self.name, error)
+                await self._recreate(js, wanted)
+                return True
+        if info.delivered.stream_seq == position:
+            return False
+        log.info(
+            "consumer %s delivered up to %d, the tracking row holds %d: moved back there",
+            self.name,
+            info.delivered.stream_seq,
+            position,
+        )
+        if await self._reset(js, info, position + 1):
+            return True
+        await self._recreate(js, wanted)
+        return True
+
+    async def _reset(self, js: JetStreamContext, info: ConsumerInfo, start: int) -> bool:
+        """Move the consumer to stream sequence `start` in place, when the server can."""
+        version = (await self.messaging.client()).connected_server_version
+        first = info.config.opt_start_seq or 1
+        if info.config.deliver_policy not in (DeliverPolicy.ALL, DeliverPolicy.BY_START_SEQUENCE):
+            return False
+        if (version.major, version.minor) < (2, 14) or start < first:
+            return False  # CONSUMER.RESET came with nats-server 2.14; none before the start
+        try:
+            await js.reset_consumer(self.contract.stream, self.name, start)
+        except APIError as error:
+            log.warning("consumer %s cannot be reset (%s)", self.name, error)
+            return False
+        return True
+
+    async def _recreate(self, js: JetStreamContext, config: ConsumerConfig) -> None:
+        """Delete the consumer and create it again with `config`."""
+        with contextlib.suppress(NotFoundError):
+            await js.delete_consumer(self.contract.stream, self.name)
+        await js.add_consumer(self.contract.stream, config)
 
     async def _update_lag(self, js: Any) -> None:
         try:

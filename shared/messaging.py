@@ -22,12 +22,19 @@ DUPLICATE_WINDOW = timedelta(minutes=2)
 class Messaging:
     """A NATS connection that keeps reconnecting, so the service runs while NATS is down."""
 
-    def __init__(self, url: str, *, name: str, replicas: int = 1) -> None:
+    def __init__(
+        self, url: str, *, name: str, replicas: int = 1, consumer_prefix: str = ""
+    ) -> None:
         self.url = url
         self.name = name
         self.replicas = replicas
+        self.consumer_prefix = consumer_prefix
         self._nc: Client | None = None
         self._connected = asyncio.Event()
+
+    def consumer_name(self, durable: str) -> str:
+        """A durable consumer's name on NATS: `COOP_NATS_CONSUMER_PREFIX`, then its own."""
+        return f"{self.consumer_prefix}{durable}"
 
     @property
     def servers(self) -> list[str]:

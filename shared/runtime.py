@@ -147,6 +147,7 @@ def service_messaging(settings: ServiceSettings) -> Messaging:
         settings.nats_url or DEFAULT_NATS_URL,
         name=f"coop-{settings.service}",
         replicas=settings.nats_replicas,
+        consumer_prefix=settings.nats_consumer_prefix,
     )
 
 

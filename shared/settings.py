@@ -39,6 +39,8 @@ DEV_TOKEN = "dev-admin-token"
 DEFAULT_TRUSTED_PROXIES = ("127.0.0.1/32", "::1/128")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _MONTH_DAY = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")
+# What a NATS consumer name may hold (no `.`, `*`, `>`, white space or path separator).
+_CONSUMER_PREFIX = re.compile(r"^[A-Za-z0-9_-]{0,64}$")
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,8 @@ class ServiceSettings:
     """`COOP_SECRET_KEY`: the key of this installation's HMACs (else one in the data dir)."""
     trusted_proxies: tuple[str, ...] = DEFAULT_TRUSTED_PROXIES
     """Addresses/networks whose `X-Forwarded-For` is believed (`COOP_TRUSTED_PROXIES`)."""
+    nats_consumer_prefix: str = ""
+    """`COOP_NATS_CONSUMER_PREFIX`: put before every durable consumer's name on NATS."""
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -145,7 +149,20 @@ class ServiceSettings:
             log_level=(env.get("COOP_LOG_LEVEL") or "INFO").upper(),
             trusted_proxies=trusted_proxies(env.get("COOP_TRUSTED_PROXIES")),
             secret_key=(env.get("COOP_SECRET_KEY") or "").strip() or None,
+            nats_consumer_prefix=consumer_prefix(env.get("COOP_NATS_CONSUMER_PREFIX")),
         )
+
+
+def consumer_prefix(raw: str | None) -> str:
+    """`COOP_NATS_CONSUMER_PREFIX`: letters, digits, `-` and `_` (default: none, the names of
+    earlier releases, so an upgrade keeps its consumers)."""
+    value = (raw or "").strip()
+    if not _CONSUMER_PREFIX.match(value):
+        raise ConfigurationError(
+            "COOP_NATS_CONSUMER_PREFIX may hold only letters, digits, '-' and '_' "
+            "(at most 64), e.g. coop-"
+        )
+    return value
 
 
 def trusted_proxies(raw: str | None) -> tuple[str, ...]:

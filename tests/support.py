@@ -22,6 +22,9 @@ from shared.nats_server import NatsServer, free_port
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "dev-admin-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+READY_TIMEOUT = float(os.environ.get("COOP_TEST_READY_TIMEOUT", "60"))
+"""Seconds a started service has to answer `/readyz`: a service takes about 1 s alone, much
+more on a machine busy with other work (COOP_TEST_READY_TIMEOUT)."""
 
 
 class ServiceProcess:
@@ -46,7 +49,7 @@ class ServiceProcess:
         """The service's base URL."""
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, *, wait_ready: bool = True, timeout: float = 30) -> ServiceProcess:
+    def start(self, *, wait_ready: bool = True, timeout: float | None = None) -> ServiceProcess:
         """Start the process and wait for `/readyz` (or `/healthz` without `wait_ready`)."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
@@ -58,7 +61,7 @@ class ServiceProcess:
             stderr=subprocess.STDOUT,
         )
         path = "/readyz" if wait_ready else "/healthz"
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + (timeout or READY_TIMEOUT)
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.name} exited: {self.log_path.read_text()[-3000:]}")

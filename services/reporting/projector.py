@@ -1,10 +1,12 @@
 """The reporting projection: the four streams into the fact model, and its rebuild.
 
 Each generation of the fact model has its own set of four consumers (one per stream, each a
-durable ordered consumer through the shared consumer base). The active generation's set keeps
+durable ordered consumer through the shared consumer base, named `reporting-<service>-g<n>`
+after `COOP_NATS_CONSUMER_PREFIX`). The active generation's set keeps
 the served figures live. A rebuild starts a new set on a new generation from sequence 1; when
 it has caught up with every stream, one transaction switches the active generation, then the
-old set stops and its facts are dropped. Figures are served from the old generation meanwhile.
+old set stops, its durable consumers are deleted from NATS and its facts are dropped. Figures
+are served from the old generation meanwhile.
 """
 
 from __future__ import annotations
@@ -210,6 +212,7 @@ class Projector:
                 await asyncio.sleep(0.2)
             if self._stopping:
                 await fresh.stop()
+                await self._delete_durables(fresh)
                 return
             await asyncio.to_thread(self._switch, generation)
             self.live = fresh
@@ -250,7 +253,7 @@ class Projector:
             js = await self.messaging.jetstream()
             for stream, consumer in old.consumers.items():
                 with contextlib.suppress(Exception):
-                    await js.delete_consumer(stream, consumer.durable)
+                    await js.delete_consumer(stream, consumer.name)
                 self.metrics.forget_consumer(consumer.durable)
         except Exception as error:
             log.warning("could not delete old durable consumers: %s", error)

@@ -257,11 +257,29 @@ def test_each_service_has_a_deployment_with_readiness_on_readyz_and_a_service() 
         assert services[name]["spec"]["ports"][0]["port"] == port
         env = {item["name"]: item for item in container["env"]}
         assert env[f"COOP_{name.upper()}_PORT"]["value"] == str(port)
-        for secret in ("COOP_API_TOKENS", f"COOP_{name.upper()}_DATABASE_URL"):
+        for secret in ("COOP_API_TOKENS", f"COOP_{name.upper()}_DATABASE_URL", "COOP_SECRET_KEY"):
             assert "value" not in env[secret]
             assert env[secret]["valueFrom"]["secretKeyRef"]["name"] == "coop-secrets"
         config_maps = [ref["configMapRef"]["name"] for ref in container["envFrom"]]
         assert config_maps == ["coop-config"]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_k8s_service_reads_coop_secret_key_from_the_secret_as_compose_gives_it(
+    service: str,
+) -> None:
+    deployment = next(
+        o for o in _k8s_objects() if o["kind"] == "Deployment" and o["metadata"]["name"] == service
+    )
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    env = {item["name"]: item for item in container["env"]}
+    assert "value" not in env["COOP_SECRET_KEY"]
+    assert env["COOP_SECRET_KEY"]["valueFrom"]["secretKeyRef"] == {
+        "name": "coop-secrets",
+        "key": "COOP_SECRET_KEY",
+    }
+    compose = load_yaml(ROOT / "docker-compose.yml")["services"][service]["environment"]
+    assert compose["COOP_SECRET_KEY"].startswith("${COOP_SECRET_KEY:?")
 
 
 @pytest.mark.parametrize("service", SERVICES)

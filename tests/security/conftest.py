@@ -25,10 +25,13 @@ def all_but(scope: str) -> str:
     return f"all-but-{scope}-token"
 
 
+PERSONAL_READER = "reader-with-personal-read-token"
+
 TOKENS: dict[str, list[str]] = {
     **{only(scope): [scope] for scope in SCOPES},
     **{all_but(scope): sorted(SCOPES - {scope}) for scope in SCOPES},
     HASHED_READER_KEY: ["read"],
+    PERSONAL_READER: ["read", "personal:read"],
 }
 
 

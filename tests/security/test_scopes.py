@@ -3,7 +3,10 @@
 The table below is CONTRACT §1-§6 written as data. The OpenAPI each service serves must list
 exactly these operations with exactly these scopes; then, for each operation, no token → 401,
 a token that has every scope but the required one → 403, the required scope alone → neither.
-Public endpoints answer without a token.
+Public endpoints answer without a token. Then the v2 personal-data rules (§4, §6): an
+ambassador's name and email show only to `personal:read` or `privacy:admin`, in resources and
+lists alike; finding ambassadors by email and the export need `privacy:admin`, and an email
+lookup without it is refused before its other parameters are read (§1's order of checks).
 """
 
 from __future__ import annotations
@@ -15,8 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.fuzz.platform import SERVICES, Platform
-from tests.security.conftest import all_but, client_from, only
+from tests.fuzz.platform import ADMIN_TOKEN, SERVICES, Platform
+from tests.security.conftest import HASHED_READER, PERSONAL_READER, all_but, client_from, only
 
 pytestmark = pytest.mark.e2e
 
@@ -68,6 +71,16 @@ CONTRACT_SCOPES: dict[tuple[str, str, str], str | None] = {
     ("ambassadors", "GET", "/v1/ambassadors"): "read",
     ("ambassadors", "POST", "/v1/ambassadors/{ambassador_id}/actions"): "ambassadors:write",
     ("ambassadors", "POST", "/v1/ambassadors/{ambassador_id}/retirement"): "ambassadors:write",
+    ("ambassadors", "PATCH", "/v1/ambassadors/{ambassador_id}"): "ambassadors:write",
+    ("ambassadors", "GET", "/v1/ambassadors/{ambassador_id}/actions"): "read",
+    ("ambassadors", "PATCH", "/v1/ambassadors/{ambassador_id}/actions/{action_id}"): (
+        "ambassadors:write"
+    ),
+    ("ambassadors", "DELETE", "/v1/ambassadors/{ambassador_id}/actions/{action_id}"): (
+        "ambassadors:write"
+    ),
+    ("ambassadors", "POST", "/v1/ambassadors/{ambassador_id}/reactivation"): "ambassadors:write",
+    ("ambassadors", "GET", "/v1/ambassadors/{ambassador_id}/history"): "read",
     ("ambassadors", "GET", "/v1/ambassadors/{ambassador_id}/personal-data"): "privacy:admin",
     ("ambassadors", "DELETE", "/v1/ambassadors/{ambassador_id}/personal-data"): "privacy:admin",
     ("reporting", "GET", "/v1/indicators/{fiscal_year}"): PUBLIC,
@@ -133,6 +146,11 @@ UNLISTED_PUBLIC = [
     *((service, "GET", "/readyz") for service in SERVICES),
     ("reporting", "GET", "/"),
 ]
+# Operations declared with alternative scopes: listing ambassadors needs `read`, finding them
+# by email `privacy:admin` (§6), which is then enough on its own.
+ALTERNATIVES: dict[tuple[str, str, str], list[str]] = {
+    ("ambassadors", "GET", "/v1/ambassadors"): ["privacy:admin", "read"],
+}
 # Operations any valid token may call (401 without one), declared without a scope.
 ANY_VALID_TOKEN = [(service, "GET", "/v1/whoami") for service in SERVICES]
 SECURED = sorted((key, scope) for key, scope in CONTRACT_SCOPES.items() if scope is not None)
@@ -159,7 +177,7 @@ def test_each_openapi_lists_exactly_the_contract_operations_with_their_scopes(
     declared: dict[tuple[str, str, str], Any] = {}
     for service in SERVICES:
         declared.update(_declared_scopes(secured.openapi(service), service))
-    assert declared == {**CONTRACT_SCOPES, **dict.fromkeys(ANY_VALID_TOKEN)}
+    assert declared == {**CONTRACT_SCOPES, **ALTERNATIVES, **dict.fromkeys(ANY_VALID_TOKEN)}
 
 
 _PARAMETER = re.compile(r"\{(\w+)\}")
@@ -232,3 +250,113 @@ def test_a_write_scope_does_not_grant_read(secured: Platform) -> None:
     ]:
         with client_from(secured, service, ADDRESS, only(f"{service}:write")) as writer:
             _assert_problem(writer.get(path), 403)
+
+
+# --- v2 personal-data rules (§4, §6): who sees an ambassador's name and email -------------
+
+PERSONAL_ADDRESS = "127.0.4.1"
+
+
+@pytest.fixture(scope="module")
+def ambassador(secured: Platform) -> dict[str, str]:
+    """An ambassador enrolled with a name and an email of its own."""
+    cooperative = secured.seeded["cooperative"][1]
+    marker = uuid.uuid4().hex[:8]
+    body = {
+        "cooperative_id": cooperative,
+        "name": f"Scopine Lavoie {marker}",
+        "email": f"scopine.{marker}@example.org",
+        "enrolled_on": "2022-02-01",
+    }
+    with client_from(secured, "ambassadors", PERSONAL_ADDRESS, ADMIN_TOKEN) as admin:
+        enrolled = admin.post("/v1/ambassadors", json=body)
+    assert enrolled.status_code == 201, enrolled.text
+    return {"id": enrolled.json()["id"], **body}
+
+
+# (token, whether it sees name and email): personal:read or privacy:admin shows them.
+VIEWERS = [
+    (only("read"), False),
+    (HASHED_READER, False),
+    (PERSONAL_READER, True),
+    (all_but("personal:read"), True),  # privacy:admin without personal:read
+    (all_but("privacy:admin"), True),  # personal:read without privacy:admin
+]
+
+
+@pytest.mark.parametrize(("token", "shown"), VIEWERS, ids=[t for t, _ in VIEWERS])
+def test_name_and_email_show_only_to_personal_read_or_privacy_admin_in_resources_and_lists(
+    secured: Platform, ambassador: dict[str, str], token: str, shown: bool
+) -> None:
+    expected = (ambassador["name"], ambassador["email"]) if shown else (None, None)
+    with client_from(secured, "ambassadors", PERSONAL_ADDRESS, token) as viewer:
+        single = viewer.get(f"/v1/ambassadors/{ambassador['id']}")
+        listed = viewer.get(
+            "/v1/ambassadors", params={"cooperative_id": ambassador["cooperative_id"]}
+        )
+    assert single.status_code == 200, single.text
+    assert (single.json()["name"], single.json()["email"]) == expected
+    assert single.json()["erased"] is False
+    assert listed.status_code == 200, listed.text
+    (item,) = [i for i in listed.json()["items"] if i["id"] == ambassador["id"]]
+    assert (item["name"], item["email"]) == expected
+    assert item["erased"] is False
+
+
+@pytest.mark.parametrize(
+    "token", [only("read"), HASHED_READER, PERSONAL_READER, all_but("privacy:admin")]
+)
+def test_finding_ambassadors_by_email_needs_privacy_admin(
+    secured: Platform, ambassador: dict[str, str], token: str
+) -> None:
+    with client_from(secured, "ambassadors", PERSONAL_ADDRESS, token) as lacking:
+        _assert_problem(lacking.get("/v1/ambassadors", params={"email": ambassador["email"]}), 403)
+        # without the filter, the same token lists as any reader does
+        assert lacking.get("/v1/ambassadors", params={"email": ""}).status_code == 200
+
+
+@pytest.mark.parametrize("token", [all_but("personal:read"), only("privacy:admin")])
+def test_privacy_admin_finds_ambassadors_by_email_whatever_its_case(
+    secured: Platform, ambassador: dict[str, str], token: str
+) -> None:
+    with client_from(secured, "ambassadors", PERSONAL_ADDRESS, token) as admin:
+        found = admin.get("/v1/ambassadors", params={"email": ambassador["email"].upper()})
+    assert found.status_code == 200, found.text
+    assert [(i["id"], i["email"]) for i in found.json()["items"]] == [
+        (ambassador["id"], ambassador["email"])
+    ]
+
+
+def test_the_personal_data_export_needs_privacy_admin_and_holds_name_and_email(
+    secured: Platform, ambassador: dict[str, str]
+) -> None:
+    path = f"/v1/ambassadors/{ambassador['id']}/personal-data"
+    for token in (only("read"), PERSONAL_READER, all_but("privacy:admin")):
+        with client_from(secured, "ambassadors", PERSONAL_ADDRESS, token) as lacking:
+            _assert_problem(lacking.get(path), 403)
+    with client_from(secured, "ambassadors", PERSONAL_ADDRESS, only("privacy:admin")) as admin:
+        exported = admin.get(path)
+    assert exported.status_code == 200, exported.text
+    document = exported.json()
+    assert (document["name"], document["email"]) == (ambassador["name"], ambassador["email"])
+    assert document["ambassador_id"] == ambassador["id"]
+    assert document["cooperative"]["id"] == ambassador["cooperative_id"]
+    assert {"enrolled_on", "status", "ended_on", "erased", "actions", "exported_at"} <= set(
+        document
+    )
+
+
+def test_an_email_lookup_with_a_bad_limit_is_refused_for_its_scope_before_its_parameters(
+    secured: Platform,
+) -> None:
+    """§1's order: 401/403 before 422 for a malformed request."""
+    params = {"email": "someone@example.org", "limit": "bad"}
+    with client_from(secured, "ambassadors", "127.0.4.2") as anonymous:
+        _assert_problem(anonymous.get("/v1/ambassadors", params=params), 401)
+    for token in (only("read"), PERSONAL_READER):
+        with client_from(secured, "ambassadors", PERSONAL_ADDRESS, token) as lacking:
+            _assert_problem(lacking.get("/v1/ambassadors", params=params), 403)
+    with client_from(secured, "ambassadors", PERSONAL_ADDRESS, all_but("personal:read")) as admin:
+        malformed = admin.get("/v1/ambassadors", params=params)
+    _assert_problem(malformed, 422)
+    assert [e["field"] for e in malformed.json()["errors"]] == ["limit"]

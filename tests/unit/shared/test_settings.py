@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from shared.errors import ConfigurationError
+from shared.runtime import service_messaging
 from shared.settings import DEV_TOKEN, SCOPES, ServiceSettings, TokenTable, digest
 
 
@@ -183,3 +184,18 @@ def test_a_trusted_proxy_that_is_not_an_address_refuses_to_start() -> None:
 
     with pytest.raises(ConfigurationError, match="COOP_TRUSTED_PROXIES"):
         ServiceSettings.from_env("membership", {"COOP_TRUSTED_PROXIES": "gateway"})
+
+
+def test_consumer_prefix_defaults_to_none_so_an_upgrade_keeps_its_consumers() -> None:
+    assert ServiceSettings.from_env("events", {}).nats_consumer_prefix == ""
+    settings = ServiceSettings.from_env("events", {"COOP_NATS_CONSUMER_PREFIX": " blue-coop_1 "})
+    assert settings.nats_consumer_prefix == "blue-coop_1"
+    assert service_messaging(settings).consumer_name("events-membership") == (
+        "blue-coop_1events-membership"
+    )
+
+
+@pytest.mark.parametrize("prefix", ["coop.", "a b", "x*", "x>", "a/b", "x" * 65])
+def test_a_consumer_prefix_nats_would_refuse_refuses_to_start(prefix: str) -> None:
+    with pytest.raises(ConfigurationError, match="COOP_NATS_CONSUMER_PREFIX"):
+        ServiceSettings.from_env("events", {"COOP_NATS_CONSUMER_PREFIX": prefix})
