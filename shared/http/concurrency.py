@@ -1,0 +1,38 @@
+"""Optimistic concurrency at the edge: a resource's `ETag` is its version, `If-Match` checks it."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi import Request
+
+from shared.problems import Problem
+
+_ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,18})"?\s*$')
+
+
+def etag(version: int) -> str:
+    """The ETag of a resource at `version`."""
+    return f'"{version}"'
+
+
+def etag_header(body: dict[str, Any]) -> dict[str, str]:
+    """The `ETag` header of a resource representation that carries its `version`."""
+    return {"ETag": etag(body["version"])}
+
+
+def check_if_match(request: Request, version: int) -> None:
+    """412 when `If-Match` names another version than the current one."""
+    header = request.headers.get("if-match")
+    if header is None or header.strip() == "*":
+        return
+    candidates = [_ETAG.match(part) for part in header.split(",")]
+    if not any(m and int(m.group(1)) == version for m in candidates):
+        raise Problem(412, f"the resource is at version {version}", headers={"ETag": etag(version)})
+
+
+def expected_version(request: Request, version: int) -> int | None:
+    """412 on a stale `If-Match`; the version a change is made against when one was given."""
+    check_if_match(request, version)
+    return version if "if-match" in request.headers else None
