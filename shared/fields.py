@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, StringConstraints
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 from shared.i18n import N_
 
@@ -52,6 +62,34 @@ class RequestBody(BaseModel):
     """Base of request bodies: unknown fields and loose types are refused."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def refuse_null(*fields: str) -> Any:
+    """A validator for a change's body: these fields may be left out, never given as null.
+
+    The refusal names the field (`name cannot be null`).
+    """
+
+    def not_null(cls: type[BaseModel], value: Any, info: ValidationInfo) -> Any:
+        if value is None:
+            raise ValueError(f"{info.field_name} cannot be null")
+        return value
+
+    return field_validator(*fields, mode="before")(not_null)
+
+
+def not_nullable_in_schema(*fields: str) -> Callable[[dict[str, Any]], None]:
+    """A `json_schema_extra` showing these optional fields of a change as never null."""
+
+    def document(schema: dict[str, Any]) -> None:
+        for field in fields:
+            prop = schema["properties"][field]
+            kept = [branch for branch in prop.pop("anyOf", []) if branch.get("type") != "null"]
+            if len(kept) == 1:
+                prop.update(kept[0])
+            prop.pop("default", None)
+
+    return document
 
 
 def is_region(value: str) -> bool:

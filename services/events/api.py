@@ -12,14 +12,7 @@ from uuid import UUID, uuid4
 from eventsourcing.persistence import IntegrityError as EventStoreConflict
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    ValidationInfo,
-    field_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from services.events import domain
 from services.events.application import Events, KnownReference
@@ -40,25 +33,30 @@ from shared.fields import (
     Region,
     RequestBody,
     is_region,
+    not_nullable_in_schema,
+    refuse_null,
 )
 from shared.http import (
     Command,
     Page,
     Paging,
+    Refusal,
     answers,
-    check_if_match,
     command_context,
     command_route,
     etag_header,
+    expected_version,
     filter_value,
+    history,
+    install_domain_errors,
+    known_answer,
+    numbered_page,
     page,
-    problem_response,
     problem_responses,
     replayed,
     require,
     run_command,
 )
-from shared.integration import rfc3339
 from shared.persistence import CommandContext
 from shared.problems import Problem, invalid
 
@@ -79,7 +77,7 @@ WRITE = "events:write"
 ResponseT = TypeVar("ResponseT", bound=Response)
 
 # status, problem type slug, and the request field a 422 is about
-ERRORS: dict[type[domain.EventsError], tuple[int, str | None, str]] = {
+ERRORS: dict[type[domain.EventsError], Refusal] = {
     domain.ActivityNotFoundError: (404, None, ""),
     domain.AttendanceNotFoundError: (404, None, ""),
     domain.ActivityCancelledError: (409, "activity-cancelled", ""),
@@ -126,23 +124,14 @@ class ScheduleRequest(RequestBody):
     external_ref: ExternalRef | None = None
 
 
+# Only `region` of a revision may be cleared (a remote activity).
 _REVISION_NOT_NULL = ("type", "title", "date", "format", "partners")
-
-
-def _only_region_nullable(schema: dict[str, Any]) -> None:
-    """In the OpenAPI, only `region` of a revision may be null."""
-    for field in _REVISION_NOT_NULL:
-        prop = schema["properties"][field]
-        kept = [branch for branch in prop.pop("anyOf", []) if branch.get("type") != "null"]
-        if len(kept) == 1:
-            prop.update(kept[0])
-        prop.pop("default", None)
 
 
 class RevisionRequest(RequestBody):
     """Body of `PATCH /v1/activities/{id}`: any of the activity's fields."""
 
-    model_config = ConfigDict(json_schema_extra=_only_region_nullable)
+    model_config = ConfigDict(json_schema_extra=not_nullable_in_schema(*_REVISION_NOT_NULL))
 
     type: ActivityType | None = None
     title: NonEmptyText | None = None
@@ -151,13 +140,7 @@ class RevisionRequest(RequestBody):
     region: Region | None = None
     partners: Partners | None = None
 
-    @field_validator(*_REVISION_NOT_NULL, mode="before")
-    @classmethod
-    def _not_null(cls, value: Any, info: ValidationInfo) -> Any:
-        """Only `region` may be cleared (a remote activity); the error names the field."""
-        if value is None:
-            raise ValueError(f"{info.field_name} cannot be null")
-        return value
+    _not_null = refuse_null(*_REVISION_NOT_NULL)
 
 
 class ReinstatementRequest(RequestBody):
@@ -180,13 +163,7 @@ class PublicAttendanceCorrection(RequestBody):
     region: Region | None = None
     reason: Reason | None = None
 
-    @field_validator("count", mode="before")
-    @classmethod
-    def _count_not_null(cls, value: Any) -> Any:
-        """A count cannot be cleared."""
-        if value is None:
-            raise ValueError("count cannot be null")
-        return value
+    _count_not_null = refuse_null("count")
 
 
 class Withdrawal(RequestBody):
@@ -257,15 +234,8 @@ class PublicAttendance(BaseModel):
     external_ref: str | None
 
 
-class HistoryEntry(BaseModel):
+class HistoryEntry(history.HistoryEntry):
     """One recorded event of an activity, as its integration event's data."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    type: str
-    version: int
-    recorded_at: datetime
-    data: dict[str, Any]
 
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -345,12 +315,6 @@ def _reason(request: Request) -> str | None:
     return reason
 
 
-def _expected(request: Request, version: int) -> int | None:
-    """412 on a stale `If-Match`; the version a change is made against when one was given."""
-    check_if_match(request, version)
-    return version if "if-match" in request.headers else None
-
-
 def activity_routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
     """The activities' routes."""
     router = APIRouter(prefix="/v1/activities", tags=["activities"])
@@ -368,23 +332,6 @@ def activity_routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
         return represent_public_attendance(
             app.public_attendance(UUID(activity_id), UUID(record_id))
         )
-
-    def known(
-        command: Command[Any],
-        holder: str,
-        render: Any,
-        headers: Any,
-    ) -> JSONResponse:
-        """200 with the record that holds the reference, as it is now; nothing recorded."""
-        idempotency = command.idempotency
-        stored = idempotency.stored() if idempotency else None
-        if stored is not None:  # a concurrent twin with the same key won the race
-            doc = render(stored.resource)
-            return replayed(stored.status, doc, headers(doc))
-        if idempotency is not None:
-            idempotency.remember(200, holder)
-        doc = render(holder)
-        return JSONResponse(doc, status_code=200, headers=headers(doc))
 
     def located(doc: dict[str, Any]) -> dict[str, str]:
         return {**etag_header(doc), "Location": f"/v1/activities/{doc['id']}"}
@@ -428,7 +375,7 @@ def activity_routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
                 shown=represent,
             )
         except KnownReference as held:
-            return known(command, held.holder, current, located)
+            return known_answer(command, held.holder, current, located)
 
     @router.get(
         "", dependencies=reader, response_model=None, responses=answers(200, Page[Activity])
@@ -474,7 +421,7 @@ def activity_routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
         §3's region rule holds on the result; a revision that changes nothing answers 200
         and records nothing. Attendances follow the activity's new date and type.
         """
-        expected = _expected(command.request, app.activity(activity_id).version)
+        expected = expected_version(command.request, app.activity(activity_id).version)
         proposed = command.body.model_dump(include=command.body.model_fields_set)
         activity, _ = app.revise(
             activity_id,
@@ -507,7 +454,7 @@ def activity_routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
     def list_attendances(activity_id: UUID, paging: Paging) -> dict[str, Any]:
         """The activity's member attendance records, oldest first (withdrawn ones left out)."""
         records = list(app.activity(activity_id).attendances.values())
-        return _page_of(records, represent_attendance, paging.after, paging.limit)
+        return numbered_page(records, represent_attendance, paging)
 
     @command_route(
         router,
@@ -530,7 +477,7 @@ def activity_routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
         request = command.request
         activity = app.activity(activity_id)
         activity.recorded_attendance(cooperative_id)
-        expected = _expected(request, activity.version)
+        expected = expected_version(request, activity.version)
         activity, record, _ = app.correct_attendance(
             activity_id,
             cooperative_id,
@@ -564,7 +511,7 @@ def activity_routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
         reason = _reason(request)
         activity = app.activity(activity_id)
         activity.recorded_attendance(cooperative_id)
-        expected = _expected(request, activity.version)
+        expected = expected_version(request, activity.version)
         activity = app.withdraw_attendance(
             activity_id,
             cooperative_id,
@@ -612,7 +559,7 @@ def activity_routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
                 shown=represent_public_attendance,
             )
         except KnownReference as held:
-            return known(command, held.holder, public_attendance, lambda doc: {})
+            return known_answer(command, held.holder, public_attendance, lambda doc: {})
 
     @router.get(
         "/{activity_id}/public-attendance",
@@ -623,7 +570,7 @@ def activity_routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
     def list_public_attendance(activity_id: UUID, paging: Paging) -> dict[str, Any]:
         """The activity's public attendance records, oldest first (withdrawn ones left out)."""
         records = list(app.activity(activity_id).public_attendances)
-        return _page_of(records, represent_public_attendance, paging.after, paging.limit)
+        return numbered_page(records, represent_public_attendance, paging)
 
     @command_route(
         router,
@@ -645,7 +592,7 @@ def activity_routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
         request, body = command.request, command.body
         activity = app.activity(activity_id)
         activity.recorded_public_attendance(record_id)
-        expected = _expected(request, activity.version)
+        expected = expected_version(request, activity.version)
         activity, record, _ = app.correct_public_attendance(
             activity_id,
             record_id,
@@ -681,7 +628,7 @@ def activity_routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
         reason = _reason(request)
         activity = app.activity(activity_id)
         activity.recorded_public_attendance(record_id)
-        expected = _expected(request, activity.version)
+        expected = expected_version(request, activity.version)
         activity = app.withdraw_public_attendance(
             activity_id,
             record_id,
@@ -727,7 +674,7 @@ def activity_routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
         idempotency = command.idempotency
         expected = None
         if idempotency is None or idempotency.previous is None:
-            expected = _expected(command.request, app.activity(activity_id).version)
+            expected = expected_version(command.request, app.activity(activity_id).version)
 
         def execute(context: CommandContext) -> domain.Activity:
             return app.reinstate(
@@ -755,34 +702,9 @@ def activity_routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
     )
     def get_activity_history(activity_id: UUID, paging: Paging) -> dict[str, Any]:
         """Every recorded event of the activity, oldest first, with its integration data."""
-        items, positions = [], []
-        event: Any
-        for event in app.history(activity_id):
-            if event.originator_version <= paging.after:
-                continue
-            mapped = to_integration(event)
-            if mapped is None:
-                continue
-            items.append(
-                {
-                    "type": mapped[0],
-                    "version": event.originator_version,
-                    "recorded_at": rfc3339(event.timestamp),
-                    "data": mapped[1],
-                }
-            )
-            positions.append(event.originator_version)
-            if len(items) > paging.limit:
-                break
-        return page(items, positions, paging.limit)
+        return history.history_page(app.history(activity_id), to_integration, paging)
 
     return router
-
-
-def _page_of(records: list[Any], render: Any, after: int, limit: int) -> dict[str, Any]:
-    """A page of an activity's records (position: 1 for the oldest)."""
-    chosen = list(enumerate(records, start=1))[after : after + limit + 1]
-    return page([render(r) for _, r in chosen], [p for p, _ in chosen], limit)
 
 
 def _record_attendance(
@@ -820,13 +742,4 @@ def _record_attendance(
 
 def install_errors(api: FastAPI) -> None:
     """Map the events vocabulary of refusals to problem details, in one place."""
-
-    @api.exception_handler(domain.EventsError)
-    async def on_events_error(request: Request, error: domain.EventsError) -> JSONResponse:
-        status, slug, field = ERRORS.get(type(error), (422, None, ""))
-        problem = (
-            invalid(field, str(error), slug=slug)
-            if status == 422
-            else Problem(status, str(error), slug=slug)
-        )
-        return problem_response(request, problem)
+    install_domain_errors(api, domain.EventsError, ERRORS)

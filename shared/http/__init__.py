@@ -47,7 +47,15 @@ from shared.http.idempotency import (
     sweep_idempotency_records,
 )
 from shared.http.limiter import FailedAuthLimiter
-from shared.http.paging import MAX_POSITION, Page, PageRequest, Paging, filter_value, page
+from shared.http.paging import (
+    MAX_POSITION,
+    Page,
+    PageRequest,
+    Paging,
+    filter_value,
+    numbered_page,
+    page,
+)
 from shared.http.problems import (
     Refusal,
     allowed_methods,
@@ -104,6 +112,7 @@ __all__ = [
     "install_problem_handlers",
     "known_answer",
     "language",
+    "numbered_page",
     "page",
     "parse_body",
     "problem_response",

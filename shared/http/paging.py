@@ -81,6 +81,14 @@ def page(items: list[Any], positions: list[int], limit: int) -> dict[str, Any]:
     return {"items": items, "next_cursor": cursor}
 
 
+def numbered_page(
+    records: list[Any], render: Callable[[Any], dict[str, Any]], paging: PageRequest
+) -> dict[str, Any]:
+    """A page of a parent's records in recorded order (cursor: the position, 1 the oldest)."""
+    chosen = list(enumerate(records, start=1))[paging.after : paging.after + paging.limit + 1]
+    return page([render(r) for _, r in chosen], [p for p, _ in chosen], paging.limit)
+
+
 def filter_value(value: str | None, field: str, allowed: Callable[[str], bool]) -> str | None:
     """An optional filter: empty means none; a value `allowed` refuses → 422."""
     if value is None or value == "":

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -30,6 +30,7 @@ Refusal = tuple[int, str | None, str]
 """How a domain error is answered: status, problem type slug, and the field a 422 is about."""
 UNLISTED: Refusal = (422, None, "")
 """The answer to a domain error its service's table does not list."""
+ErrorT = TypeVar("ErrorT", bound=Exception)
 
 
 def problem_response(request: Request, problem: Problem) -> JSONResponse:
@@ -108,9 +109,9 @@ def install_problem_handlers(app: FastAPI) -> None:
 
 
 def domain_problem(
-    error: Exception,
-    refusals: Mapping[type[Exception], Refusal],
-    extensions: Callable[[Exception], dict[str, Any] | None] | None = None,
+    error: ErrorT,
+    refusals: Mapping[type[ErrorT], Refusal],
+    extensions: Callable[[ErrorT], dict[str, Any] | None] | None = None,
 ) -> Problem:
     """The problem a domain error is answered with, as its service's `refusals` table says.
 
@@ -130,13 +131,13 @@ def domain_problem(
 
 def install_domain_errors(
     app: FastAPI,
-    base: type[Exception],
-    refusals: Mapping[type[Exception], Refusal],
+    base: type[ErrorT],
+    refusals: Mapping[type[ErrorT], Refusal],
     *,
-    extensions: Callable[[Exception], dict[str, Any] | None] | None = None,
+    extensions: Callable[[ErrorT], dict[str, Any] | None] | None = None,
 ) -> None:
     """Answer the service's domain errors (`base` and its kinds) as its `refusals` table says."""
 
     @app.exception_handler(base)
-    async def on_domain_error(request: Request, error: Exception) -> JSONResponse:
+    async def on_domain_error(request: Request, error: ErrorT) -> JSONResponse:
         return problem_response(request, domain_problem(error, refusals, extensions))
