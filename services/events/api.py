@@ -336,6 +336,26 @@ def activity_routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
     def located(doc: dict[str, Any]) -> dict[str, str]:
         return {**etag_header(doc), "Location": f"/v1/activities/{doc['id']}"}
 
+    def withdrawn(
+        command: Command[Withdrawal],
+        activity_id: UUID,
+        recorded: Callable[[domain.Activity], object],
+        withdraw: Callable[..., domain.Activity],
+    ) -> Response:
+        """Withdraw one of the activity's records: 404 unless `recorded` finds it, then 412.
+
+        Answers 204 with the activity's new `ETag`.
+        """
+        request = command.request
+        reason = _reason(request)
+        activity = app.activity(activity_id)
+        recorded(activity)
+        expected = expected_version(request, activity.version)
+        activity = withdraw(
+            reason=reason, expected_version=expected, context=command_context(request)
+        )
+        return Response(status_code=204, headers=etag_header(represent(activity)))
+
     @command_route(
         router,
         "",
@@ -507,19 +527,12 @@ def activity_routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
 
         Repeated → 404 with `type` ending `/already-withdrawn`.
         """
-        request = command.request
-        reason = _reason(request)
-        activity = app.activity(activity_id)
-        activity.recorded_attendance(cooperative_id)
-        expected = expected_version(request, activity.version)
-        activity = app.withdraw_attendance(
+        return withdrawn(
+            command,
             activity_id,
-            cooperative_id,
-            reason=reason,
-            expected_version=expected,
-            context=command_context(request),
+            lambda activity: activity.recorded_attendance(cooperative_id),
+            functools.partial(app.withdraw_attendance, activity_id, cooperative_id),
         )
-        return Response(status_code=204, headers=etag_header(represent(activity)))
 
     @command_route(
         router,
@@ -624,19 +637,12 @@ def activity_routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
 
         Repeated → 404 with `type` ending `/already-withdrawn`.
         """
-        request = command.request
-        reason = _reason(request)
-        activity = app.activity(activity_id)
-        activity.recorded_public_attendance(record_id)
-        expected = expected_version(request, activity.version)
-        activity = app.withdraw_public_attendance(
+        return withdrawn(
+            command,
             activity_id,
-            record_id,
-            reason=reason,
-            expected_version=expected,
-            context=command_context(request),
+            lambda activity: activity.recorded_public_attendance(record_id),
+            functools.partial(app.withdraw_public_attendance, activity_id, record_id),
         )
-        return Response(status_code=204, headers=etag_header(represent(activity)))
 
     @command_route(
         router,
