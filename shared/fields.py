@@ -49,6 +49,12 @@ NonEmptyText = Annotated[
     str, StringConstraints(strict=True, min_length=1, max_length=500, pattern=NO_NUL)
 ]
 OptionalText = Annotated[str, StringConstraints(strict=True, max_length=2000, pattern=NO_NUL)]
+ReasonText = Annotated[str, StringConstraints(strict=True, max_length=500, pattern=NO_NUL)]
+"""Why a record is corrected (a service documents what the reason enters)."""
+ExternalRefText = Annotated[
+    str, StringConstraints(strict=True, min_length=1, max_length=200, pattern=NO_NUL)
+]
+"""A record's key in another system (a service documents what it is unique among)."""
 Slug = Annotated[
     str,
     StringConstraints(strict=True, max_length=100, pattern=r"^[a-z0-9]+([-_][a-z0-9]+)*$"),

@@ -12,7 +12,7 @@ from uuid import UUID, uuid4
 from eventsourcing.persistence import IntegrityError as EventStoreConflict
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.events import domain
 from services.events.application import Events, KnownReference
@@ -25,11 +25,12 @@ from services.events.views import (
     represent_public_attendance,
 )
 from shared.fields import (
-    NO_NUL,
     BusinessDate,
+    ExternalRefText,
     NonEmptyText,
     OptionalText,
     PositiveInt,
+    ReasonText,
     Region,
     RequestBody,
     is_region,
@@ -100,14 +101,9 @@ REASON_DESCRIPTION = (
     "Why the record is corrected, in a few words (at most 500 characters). It enters the "
     "activity's history and the integration events: never put personal information in it."
 )
-Reason = Annotated[
-    str,
-    StringConstraints(strict=True, max_length=500, pattern=NO_NUL),
-    Field(description=REASON_DESCRIPTION),
-]
+Reason = Annotated[ReasonText, Field(description=REASON_DESCRIPTION)]
 ExternalRef = Annotated[
-    str,
-    StringConstraints(strict=True, min_length=1, max_length=200, pattern=NO_NUL),
+    ExternalRefText,
     Field(description="The record's key in another system: unique per resource type."),
 ]
 

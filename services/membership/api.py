@@ -24,10 +24,12 @@ from services.membership.views import (
 from shared.fields import (
     NO_NUL,
     BusinessDate,
+    ExternalRefText,
     Neq,
     NonEmptyText,
     OptionalText,
     PositiveInt,
+    ReasonText,
     Region,
     RequestBody,
     Slug,
@@ -79,16 +81,9 @@ REASON_DESCRIPTION = (
     "Why the record is corrected, in a few words (at most 500 characters). It enters the "
     "cooperative's history and the integration events: never put personal information in it."
 )
-Reason = Annotated[
-    str,
-    StringConstraints(strict=True, max_length=500, pattern=NO_NUL),
-    Field(description=REASON_DESCRIPTION),
-]
-
-
+Reason = Annotated[ReasonText, Field(description=REASON_DESCRIPTION)]
 ExternalRef = Annotated[
-    str,
-    StringConstraints(strict=True, min_length=1, max_length=200, pattern=NO_NUL),
+    ExternalRefText,
     Field(description="The record's key in another system: unique among cooperatives."),
 ]
 
@@ -152,11 +147,7 @@ class MembershipCorrection(RequestBody):
 class VoidRequest(RequestBody):
     """Body of `POST /v1/cooperatives/{id}/void`: why the record was a mistake."""
 
-    reason: Annotated[
-        str,
-        StringConstraints(strict=True, min_length=1, max_length=500, pattern=NO_NUL),
-        Field(description=REASON_DESCRIPTION),
-    ]
+    reason: Annotated[NonEmptyText, Field(description=REASON_DESCRIPTION)]
 
 
 class RestorationRequest(RequestBody):
