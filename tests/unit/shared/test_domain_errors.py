@@ -15,6 +15,7 @@ from services.membership.api import ERRORS as MEMBERSHIP_ERRORS
 from services.partnerships import domain as partnerships
 from services.partnerships.api import ERRORS as PARTNERSHIPS_ERRORS
 from shared.http import domain_problem, install_domain_errors
+from shared.problems import Problem
 
 TABLES: dict[str, dict[Any, Any]] = {
     "membership": MEMBERSHIP_ERRORS,
@@ -121,3 +122,20 @@ def test_installed_domain_errors_answer_with_their_status_type_and_extensions() 
     assert taken.json()["existing_id"] == "t-1"
     assert unlisted.status_code == 422
     assert unlisted.json()["errors"][0]["field"] == "name"
+
+
+@pytest.mark.parametrize(
+    ("message", "field"),
+    [
+        ("cut-off 2024-01-01 is outside 2023-2024 (2023-09-01 to 2024-08-31)", "as_of"),
+        ("'2023' is not written YYYY-YYYY", "fiscal_year"),
+        ("'2023-2025' is not two consecutive years", "fiscal_year"),
+        ("1800 is out of range", "fiscal_year"),
+    ],
+)
+def test_a_fiscal_year_refusal_raised_without_a_field_still_names_it(
+    message: str, field: str
+) -> None:
+    document = Problem(422, message).body("en")
+
+    assert [error["field"] for error in document["errors"]] == [field]
