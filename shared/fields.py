@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, StringConstraints
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 from shared.i18n import N_
 
@@ -39,27 +49,17 @@ NonEmptyText = Annotated[
     str, StringConstraints(strict=True, min_length=1, max_length=500, pattern=NO_NUL)
 ]
 OptionalText = Annotated[str, StringConstraints(strict=True, max_length=2000, pattern=NO_NUL)]
+ReasonText = Annotated[str, StringConstraints(strict=True, max_length=500, pattern=NO_NUL)]
+"""Why a record is corrected (a service documents what the reason enters)."""
+ExternalRefText = Annotated[
+    str, StringConstraints(strict=True, min_length=1, max_length=200, pattern=NO_NUL)
+]
+"""A record's key in another system (a service documents what it is unique among)."""
 Slug = Annotated[
     str,
     StringConstraints(strict=True, max_length=100, pattern=r"^[a-z0-9]+([-_][a-z0-9]+)*$"),
 ]
 Neq = Annotated[str, StringConstraints(strict=True, pattern=r"^\d{10}$")]
-REASON_DESCRIPTION = (
-    "Why the record is corrected, in a few words (at most 500 characters). It enters the "
-    "record's history and the integration events: never put personal information in it."
-)
-Reason = Annotated[
-    str,
-    StringConstraints(strict=True, max_length=500, pattern=NO_NUL),
-    Field(description=REASON_DESCRIPTION),
-]
-"""The `reason` of a correction (contract §10)."""
-ExternalRef = Annotated[
-    str,
-    StringConstraints(strict=True, min_length=1, max_length=200, pattern=NO_NUL),
-    Field(description="The record's key in another system: unique per resource type."),
-]
-"""An `external_ref` (contract §1, §16.5)."""
 PositiveInt = Annotated[StrictInt, Field(ge=1, le=1_000_000_000)]
 NonNegativeInt = Annotated[StrictInt, Field(ge=0, le=1_000_000_000)]
 
@@ -68,6 +68,34 @@ class RequestBody(BaseModel):
     """Base of request bodies: unknown fields and loose types are refused."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def refuse_null(*fields: str) -> Any:
+    """A validator for a change's body: these fields may be left out, never given as null.
+
+    The refusal names the field (`name cannot be null`).
+    """
+
+    def not_null(cls: type[BaseModel], value: Any, info: ValidationInfo) -> Any:
+        if value is None:
+            raise ValueError(f"{info.field_name} cannot be null")
+        return value
+
+    return field_validator(*fields, mode="before")(not_null)
+
+
+def not_nullable_in_schema(*fields: str) -> Callable[[dict[str, Any]], None]:
+    """A `json_schema_extra` showing these optional fields of a change as never null."""
+
+    def document(schema: dict[str, Any]) -> None:
+        for field in fields:
+            prop = schema["properties"][field]
+            kept = [branch for branch in prop.pop("anyOf", []) if branch.get("type") != "null"]
+            if len(kept) == 1:
+                prop.update(kept[0])
+            prop.pop("default", None)
+
+    return document
 
 
 def is_region(value: str) -> bool:

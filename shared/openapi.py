@@ -113,6 +113,14 @@ IF_MATCH = {
     "schema": {"type": "string"},
 }
 
+_PROBLEM_REQUIRED = ["type", "title", "status", "detail"]
+_PROBLEM_PROPERTIES: dict[str, Any] = {
+    "type": {"type": "string", "format": "uri"},
+    "title": {"type": "string"},
+    "status": {"type": "integer"},
+    "detail": {"type": "string"},
+    "instance": {"type": "string"},
+}
 PROBLEM_SCHEMAS: dict[str, dict[str, Any]] = {
     "FieldError": {
         "title": "FieldError",
@@ -125,26 +133,16 @@ PROBLEM_SCHEMAS: dict[str, dict[str, Any]] = {
         "title": "Problem",
         "description": "RFC 9457 problem details (application/problem+json).",
         "type": "object",
-        "required": ["type", "title", "status", "detail"],
-        "properties": {
-            "type": {"type": "string", "format": "uri"},
-            "title": {"type": "string"},
-            "status": {"type": "integer"},
-            "detail": {"type": "string"},
-            "instance": {"type": "string"},
-        },
+        "required": _PROBLEM_REQUIRED,
+        "properties": _PROBLEM_PROPERTIES,
     },
     "ValidationProblem": {
         "title": "ValidationProblem",
         "description": "A 422 problem: what was refused, field by field.",
         "type": "object",
-        "required": ["type", "title", "status", "detail", "errors"],
+        "required": [*_PROBLEM_REQUIRED, "errors"],
         "properties": {
-            "type": {"type": "string", "format": "uri"},
-            "title": {"type": "string"},
-            "status": {"type": "integer"},
-            "detail": {"type": "string"},
-            "instance": {"type": "string"},
+            **_PROBLEM_PROPERTIES,
             "errors": {"type": "array", "minItems": 1, "items": _ref("FieldError")},
         },
     },

@@ -33,7 +33,7 @@ class Template:
 
 _ = N_
 TEMPLATES: tuple[Template, ...] = (
-    # The shared edge (shared/http.py).
+    # The shared edge (shared/http/).
     Template("a valid bearer token is required", _("Un jeton porteur valide est requis.")),
     Template("this token lacks the scope {scope}", _("Ce jeton n'a pas la portée {scope}.")),
     Template(

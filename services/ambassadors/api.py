@@ -9,13 +9,7 @@ from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    StringConstraints,
-    ValidationInfo,
-    field_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from services.ambassadors import domain
 from services.ambassadors.application import (
@@ -31,42 +25,42 @@ from services.ambassadors.views import (
     represent,
     represent_action,
 )
-from shared.corrections import (
-    HistoryEntry,
-    Withdrawal,
-    expected_version,
-    history_page,
-    known_reference,
-    retried,
-    unless_replayed,
-    withdrawal_reason,
-)
 from shared.external_refs import KnownReference, holder_of
 from shared.fields import (
     BusinessDate,
-    ExternalRef,
+    ExternalRefText,
     NonEmptyText,
     NonNegativeInt,
-    Reason,
+    ReasonText,
     RequestBody,
+    not_nullable_in_schema,
+    refuse_null,
 )
 from shared.http import (
     BEARER_SCHEME,
     Command,
+    HistoryEntry,
     Page,
     Paging,
+    Refusal,
+    Withdrawal,
     answers,
     command_context,
     command_route,
     etag_header,
+    expected_version,
     filter_value,
+    history_page,
+    install_domain_errors,
+    known_answer,
     page,
-    problem_response,
     problem_responses,
     require,
+    retried,
     run_command,
+    unless_replayed,
+    withdrawal_reason,
 )
-from shared.problems import Problem, invalid
 
 Email = Annotated[
     str,
@@ -77,8 +71,20 @@ Email = Annotated[
 ActionKind = Literal["cine_discussion", "presentation", "kiosque", "mentorat", "autre"]
 
 WRITE = "ambassadors:write"
+REASON_DESCRIPTION = (
+    "Why the record is corrected, in a few words (at most 500 characters). It enters the "
+    "ambassador's history and the integration events: never put personal information in it."
+)
+Reason = Annotated[ReasonText, Field(description=REASON_DESCRIPTION)]
+ExternalRef = Annotated[
+    ExternalRefText,
+    Field(
+        description="The record's key in another system: unique among ambassadors' (or "
+        "actions') references."
+    ),
+]
 
-ERRORS: dict[type[domain.AmbassadorsError], tuple[int, str | None, str]] = {
+ERRORS: dict[type[domain.AmbassadorsError], Refusal] = {
     domain.AmbassadorNotFoundError: (404, None, ""),
     domain.ActionNotFoundError: (404, None, ""),
     domain.AlreadyWithdrawnError: (404, "already-withdrawn", ""),
@@ -112,17 +118,14 @@ class AmbassadorUpdate(RequestBody):
     `email` may be set to null; `name` and `enrolled_on` may not.
     """
 
+    model_config = ConfigDict(json_schema_extra=not_nullable_in_schema("name", "enrolled_on"))
+
     name: NonEmptyText | None = None
     email: Email | None = None
     enrolled_on: BusinessDate | None = None
     reason: Reason | None = None
 
-    @field_validator("name", "enrolled_on", mode="before")
-    @classmethod
-    def _not_null(cls, value: Any, info: ValidationInfo) -> Any:
-        if value is None:
-            raise ValueError(f"{info.field_name} cannot be null")
-        return value
+    _not_null = refuse_null("name", "enrolled_on")
 
 
 class ActionRequest(RequestBody):
@@ -141,18 +144,15 @@ class ActionCorrection(RequestBody):
     `activity_id` and `people_reached` may be set to null; `kind` and `performed_on` may not.
     """
 
+    model_config = ConfigDict(json_schema_extra=not_nullable_in_schema("kind", "performed_on"))
+
     kind: ActionKind | None = None
     performed_on: BusinessDate | None = None
     activity_id: UUID | None = None
     people_reached: NonNegativeInt | None = None
     reason: Reason | None = None
 
-    @field_validator("kind", "performed_on", mode="before")
-    @classmethod
-    def _not_null(cls, value: Any, info: ValidationInfo) -> Any:
-        if value is None:
-            raise ValueError(f"{info.field_name} cannot be null")
-        return value
+    _not_null = refuse_null("kind", "performed_on")
 
 
 class ReactivationRequest(RequestBody):
@@ -320,7 +320,7 @@ def routes(app: Ambassadors, listing: AmbassadorList) -> APIRouter:
                 shown=lambda ambassador: redacted(command.request, represent(ambassador, details)),
             )
         except KnownReference as known:
-            return known_reference(command, known.holder, shown, located)
+            return known_answer(command, known.holder, shown, located)
 
     @router.get(
         "",
@@ -456,7 +456,7 @@ def routes(app: Ambassadors, listing: AmbassadorList) -> APIRouter:
                 headers=lambda _doc: etag_header(current(str(ambassador_id))),
             )
         except KnownReference as known:
-            return known_reference(command, known.holder, action_record)
+            return known_answer(command, known.holder, action_record, lambda _doc: {})
 
     def _checked_reference(ambassador_id: UUID, body: ActionRequest) -> int:
         ambassador = app.ambassador(ambassador_id)
@@ -642,15 +642,4 @@ def routes(app: Ambassadors, listing: AmbassadorList) -> APIRouter:
 
 def install_errors(api: FastAPI) -> None:
     """Map the ambassadors vocabulary of refusals to problem details, in one place."""
-
-    @api.exception_handler(domain.AmbassadorsError)
-    async def on_ambassadors_error(
-        request: Request, error: domain.AmbassadorsError
-    ) -> JSONResponse:
-        status, slug, field = ERRORS.get(type(error), (422, None, ""))
-        problem = (
-            invalid(field, str(error), slug=slug)
-            if status == 422
-            else Problem(status, str(error), slug=slug)
-        )
-        return problem_response(request, problem)
+    install_domain_errors(api, domain.AmbassadorsError, ERRORS)

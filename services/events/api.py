@@ -10,19 +10,12 @@ from typing import Annotated, Any, Literal, TypeVar
 from uuid import UUID, uuid4
 
 from eventsourcing.persistence import IntegrityError as EventStoreConflict
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, FastAPI, Query
 from fastapi.responses import JSONResponse, Response
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    ValidationInfo,
-    field_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.events import domain
-from services.events.application import Events, KnownReference
+from services.events.application import Events
 from services.events.contracts import to_integration
 from services.events.views import (
     ActivityCatalogue,
@@ -31,34 +24,44 @@ from services.events.views import (
     represent_attendance,
     represent_public_attendance,
 )
+from shared.external_refs import KnownReference
 from shared.fields import (
-    NO_NUL,
     BusinessDate,
+    ExternalRefText,
     NonEmptyText,
     OptionalText,
     PositiveInt,
+    ReasonText,
     Region,
     RequestBody,
     is_region,
+    not_nullable_in_schema,
+    refuse_null,
 )
 from shared.http import (
     Command,
     Page,
     Paging,
+    Refusal,
+    Withdrawal,
     answers,
-    check_if_match,
     command_context,
     command_route,
     etag_header,
+    expected_version,
     filter_value,
+    history,
+    install_domain_errors,
+    known_answer,
+    numbered_page,
     page,
-    problem_response,
     problem_responses,
     replayed,
     require,
+    retried,
     run_command,
+    withdrawal_reason,
 )
-from shared.integration import rfc3339
 from shared.persistence import CommandContext
 from shared.problems import Problem, invalid
 
@@ -79,7 +82,7 @@ WRITE = "events:write"
 ResponseT = TypeVar("ResponseT", bound=Response)
 
 # status, problem type slug, and the request field a 422 is about
-ERRORS: dict[type[domain.EventsError], tuple[int, str | None, str]] = {
+ERRORS: dict[type[domain.EventsError], Refusal] = {
     domain.ActivityNotFoundError: (404, None, ""),
     domain.AttendanceNotFoundError: (404, None, ""),
     domain.ActivityCancelledError: (409, "activity-cancelled", ""),
@@ -102,14 +105,9 @@ REASON_DESCRIPTION = (
     "Why the record is corrected, in a few words (at most 500 characters). It enters the "
     "activity's history and the integration events: never put personal information in it."
 )
-Reason = Annotated[
-    str,
-    StringConstraints(strict=True, max_length=500, pattern=NO_NUL),
-    Field(description=REASON_DESCRIPTION),
-]
+Reason = Annotated[ReasonText, Field(description=REASON_DESCRIPTION)]
 ExternalRef = Annotated[
-    str,
-    StringConstraints(strict=True, min_length=1, max_length=200, pattern=NO_NUL),
+    ExternalRefText,
     Field(description="The record's key in another system: unique per resource type."),
 ]
 
@@ -126,23 +124,14 @@ class ScheduleRequest(RequestBody):
     external_ref: ExternalRef | None = None
 
 
+# Only `region` of a revision may be cleared (a remote activity).
 _REVISION_NOT_NULL = ("type", "title", "date", "format", "partners")
-
-
-def _only_region_nullable(schema: dict[str, Any]) -> None:
-    """In the OpenAPI, only `region` of a revision may be null."""
-    for field in _REVISION_NOT_NULL:
-        prop = schema["properties"][field]
-        kept = [branch for branch in prop.pop("anyOf", []) if branch.get("type") != "null"]
-        if len(kept) == 1:
-            prop.update(kept[0])
-        prop.pop("default", None)
 
 
 class RevisionRequest(RequestBody):
     """Body of `PATCH /v1/activities/{id}`: any of the activity's fields."""
 
-    model_config = ConfigDict(json_schema_extra=_only_region_nullable)
+    model_config = ConfigDict(json_schema_extra=not_nullable_in_schema(*_REVISION_NOT_NULL))
 
     type: ActivityType | None = None
     title: NonEmptyText | None = None
@@ -151,13 +140,7 @@ class RevisionRequest(RequestBody):
     region: Region | None = None
     partners: Partners | None = None
 
-    @field_validator(*_REVISION_NOT_NULL, mode="before")
-    @classmethod
-    def _not_null(cls, value: Any, info: ValidationInfo) -> Any:
-        """Only `region` may be cleared (a remote activity); the error names the field."""
-        if value is None:
-            raise ValueError(f"{info.field_name} cannot be null")
-        return value
+    _not_null = refuse_null(*_REVISION_NOT_NULL)
 
 
 class ReinstatementRequest(RequestBody):
@@ -180,17 +163,7 @@ class PublicAttendanceCorrection(RequestBody):
     region: Region | None = None
     reason: Reason | None = None
 
-    @field_validator("count", mode="before")
-    @classmethod
-    def _count_not_null(cls, value: Any) -> Any:
-        """A count cannot be cleared."""
-        if value is None:
-            raise ValueError("count cannot be null")
-        return value
-
-
-class Withdrawal(RequestBody):
-    """A withdrawal has no body: its reason is the `reason` query parameter."""
+    _count_not_null = refuse_null("count")
 
 
 class AttendanceRequest(RequestBody):
@@ -257,15 +230,8 @@ class PublicAttendance(BaseModel):
     external_ref: str | None
 
 
-class HistoryEntry(BaseModel):
+class HistoryEntry(history.HistoryEntry):
     """One recorded event of an activity, as its integration event's data."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    type: str
-    version: int
-    recorded_at: datetime
-    data: dict[str, Any]
 
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -319,38 +285,6 @@ def attendance_routes(index: AttendanceIndex) -> APIRouter:
     return router
 
 
-def _retried(handler: Callable[..., ResponseT]) -> Callable[..., ResponseT]:
-    """Run a correction again when a concurrent change of its activity won the save.
-
-    Each attempt reads the activity anew, so a stale `If-Match` then answers 412.
-    """
-
-    @functools.wraps(handler)
-    def attempt(*args: Any, **kwargs: Any) -> ResponseT:
-        for _attempt in range(5):
-            try:
-                return handler(*args, **kwargs)
-            except EventStoreConflict:
-                continue
-        raise Problem(409, "the activity kept changing concurrently; retry the request")
-
-    return attempt
-
-
-def _reason(request: Request) -> str | None:
-    """The `reason` query parameter of a withdrawal (at most 500 characters)."""
-    reason = request.query_params.get("reason") or None
-    if reason is not None and (len(reason) > 500 or "\x00" in reason):
-        raise invalid("reason", "reason is at most 500 characters, without NUL")
-    return reason
-
-
-def _expected(request: Request, version: int) -> int | None:
-    """412 on a stale `If-Match`; the version a change is made against when one was given."""
-    check_if_match(request, version)
-    return version if "if-match" in request.headers else None
-
-
 def activity_routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
     """The activities' routes."""
     router = APIRouter(prefix="/v1/activities", tags=["activities"])
@@ -369,25 +303,28 @@ def activity_routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
             app.public_attendance(UUID(activity_id), UUID(record_id))
         )
 
-    def known(
-        command: Command[Any],
-        holder: str,
-        render: Any,
-        headers: Any,
-    ) -> JSONResponse:
-        """200 with the record that holds the reference, as it is now; nothing recorded."""
-        idempotency = command.idempotency
-        stored = idempotency.stored() if idempotency else None
-        if stored is not None:  # a concurrent twin with the same key won the race
-            doc = render(stored.resource)
-            return replayed(stored.status, doc, headers(doc))
-        if idempotency is not None:
-            idempotency.remember(200, holder)
-        doc = render(holder)
-        return JSONResponse(doc, status_code=200, headers=headers(doc))
-
     def located(doc: dict[str, Any]) -> dict[str, str]:
         return {**etag_header(doc), "Location": f"/v1/activities/{doc['id']}"}
+
+    def withdrawn(
+        command: Command[Withdrawal],
+        activity_id: UUID,
+        recorded: Callable[[domain.Activity], object],
+        withdraw: Callable[..., domain.Activity],
+    ) -> Response:
+        """Withdraw one of the activity's records: 404 unless `recorded` finds it, then 412.
+
+        Answers 204 with the activity's new `ETag`.
+        """
+        request = command.request
+        reason = withdrawal_reason(request)
+        activity = app.activity(activity_id)
+        recorded(activity)
+        expected = expected_version(request, activity.version)
+        activity = withdraw(
+            reason=reason, expected_version=expected, context=command_context(request)
+        )
+        return Response(status_code=204, headers=etag_header(represent(activity)))
 
     @command_route(
         router,
@@ -428,7 +365,7 @@ def activity_routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
                 shown=represent,
             )
         except KnownReference as held:
-            return known(command, held.holder, current, located)
+            return known_answer(command, held.holder, current, located)
 
     @router.get(
         "", dependencies=reader, response_model=None, responses=answers(200, Page[Activity])
@@ -467,14 +404,14 @@ def activity_routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
         idempotent=False,
         responses=answers(200, Activity, 404, 412),
     )
-    @_retried
+    @retried
     def revise_activity(command: Command[RevisionRequest], activity_id: UUID) -> JSONResponse:
         """Correct any of type, title, date, format, region, partners → `ActivityRevised`.
 
         §3's region rule holds on the result; a revision that changes nothing answers 200
         and records nothing. Attendances follow the activity's new date and type.
         """
-        expected = _expected(command.request, app.activity(activity_id).version)
+        expected = expected_version(command.request, app.activity(activity_id).version)
         proposed = command.body.model_dump(include=command.body.model_fields_set)
         activity, _ = app.revise(
             activity_id,
@@ -507,7 +444,7 @@ def activity_routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
     def list_attendances(activity_id: UUID, paging: Paging) -> dict[str, Any]:
         """The activity's member attendance records, oldest first (withdrawn ones left out)."""
         records = list(app.activity(activity_id).attendances.values())
-        return _page_of(records, represent_attendance, paging.after, paging.limit)
+        return numbered_page(records, represent_attendance, paging)
 
     @command_route(
         router,
@@ -518,7 +455,7 @@ def activity_routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
         idempotent=False,
         responses=answers(200, Attendance, 404, 412),
     )
-    @_retried
+    @retried
     def correct_attendance(
         command: Command[AttendanceCorrection], activity_id: UUID, cooperative_id: UUID
     ) -> JSONResponse:
@@ -530,7 +467,7 @@ def activity_routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
         request = command.request
         activity = app.activity(activity_id)
         activity.recorded_attendance(cooperative_id)
-        expected = _expected(request, activity.version)
+        expected = expected_version(request, activity.version)
         activity, record, _ = app.correct_attendance(
             activity_id,
             cooperative_id,
@@ -552,7 +489,7 @@ def activity_routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
         status_code=204,
         responses={**problem_responses(404, 412), 204: {"description": "Withdrawn"}},
     )
-    @_retried
+    @retried
     def withdraw_attendance(
         command: Command[Withdrawal], activity_id: UUID, cooperative_id: UUID
     ) -> Response:
@@ -560,19 +497,12 @@ def activity_routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
 
         Repeated → 404 with `type` ending `/already-withdrawn`.
         """
-        request = command.request
-        reason = _reason(request)
-        activity = app.activity(activity_id)
-        activity.recorded_attendance(cooperative_id)
-        expected = _expected(request, activity.version)
-        activity = app.withdraw_attendance(
+        return withdrawn(
+            command,
             activity_id,
-            cooperative_id,
-            reason=reason,
-            expected_version=expected,
-            context=command_context(request),
+            lambda activity: activity.recorded_attendance(cooperative_id),
+            functools.partial(app.withdraw_attendance, activity_id, cooperative_id),
         )
-        return Response(status_code=204, headers=etag_header(represent(activity)))
 
     @command_route(
         router,
@@ -612,7 +542,7 @@ def activity_routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
                 shown=represent_public_attendance,
             )
         except KnownReference as held:
-            return known(command, held.holder, public_attendance, lambda doc: {})
+            return known_answer(command, held.holder, public_attendance, lambda doc: {})
 
     @router.get(
         "/{activity_id}/public-attendance",
@@ -623,7 +553,7 @@ def activity_routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
     def list_public_attendance(activity_id: UUID, paging: Paging) -> dict[str, Any]:
         """The activity's public attendance records, oldest first (withdrawn ones left out)."""
         records = list(app.activity(activity_id).public_attendances)
-        return _page_of(records, represent_public_attendance, paging.after, paging.limit)
+        return numbered_page(records, represent_public_attendance, paging)
 
     @command_route(
         router,
@@ -634,7 +564,7 @@ def activity_routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
         idempotent=False,
         responses=answers(200, PublicAttendance, 404, 412),
     )
-    @_retried
+    @retried
     def correct_public_attendance(
         command: Command[PublicAttendanceCorrection], activity_id: UUID, record_id: UUID
     ) -> JSONResponse:
@@ -645,7 +575,7 @@ def activity_routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
         request, body = command.request, command.body
         activity = app.activity(activity_id)
         activity.recorded_public_attendance(record_id)
-        expected = _expected(request, activity.version)
+        expected = expected_version(request, activity.version)
         activity, record, _ = app.correct_public_attendance(
             activity_id,
             record_id,
@@ -669,7 +599,7 @@ def activity_routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
         status_code=204,
         responses={**problem_responses(404, 412), 204: {"description": "Withdrawn"}},
     )
-    @_retried
+    @retried
     def withdraw_public_attendance(
         command: Command[Withdrawal], activity_id: UUID, record_id: UUID
     ) -> Response:
@@ -677,19 +607,12 @@ def activity_routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
 
         Repeated → 404 with `type` ending `/already-withdrawn`.
         """
-        request = command.request
-        reason = _reason(request)
-        activity = app.activity(activity_id)
-        activity.recorded_public_attendance(record_id)
-        expected = _expected(request, activity.version)
-        activity = app.withdraw_public_attendance(
+        return withdrawn(
+            command,
             activity_id,
-            record_id,
-            reason=reason,
-            expected_version=expected,
-            context=command_context(request),
+            lambda activity: activity.recorded_public_attendance(record_id),
+            functools.partial(app.withdraw_public_attendance, activity_id, record_id),
         )
-        return Response(status_code=204, headers=etag_header(represent(activity)))
 
     @command_route(
         router,
@@ -727,7 +650,7 @@ def activity_routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
         idempotency = command.idempotency
         expected = None
         if idempotency is None or idempotency.previous is None:
-            expected = _expected(command.request, app.activity(activity_id).version)
+            expected = expected_version(command.request, app.activity(activity_id).version)
 
         def execute(context: CommandContext) -> domain.Activity:
             return app.reinstate(
@@ -755,36 +678,9 @@ def activity_routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
     )
     def get_activity_history(activity_id: UUID, paging: Paging) -> dict[str, Any]:
         """Every recorded event of the activity, oldest first, with its integration data."""
-        items, positions = [], []
-        event: Any
-        for event in app.history(activity_id):
-            if event.originator_version <= paging.after:
-                continue
-            mapped = to_integration(event)
-            if mapped is None:
-                continue
-            items.append(
-                {
-                    "type": mapped[0],
-                    "version": event.originator_version,
-                    "recorded_at": rfc3339(event.timestamp),
-                    "data": mapped[1],
-                }
-            )
-            positions.append(event.originator_version)
-            if len(items) > paging.limit:
-                break
-        return page(items, positions, paging.limit)
+        return history.history_page(app.history(activity_id), to_integration, paging)
 
     return router
-
-
-def _page_of(records: list[Any], render: Any, after: int, limit: int) -> dict[str, Any]:
-    """A page of an activity's records in recording order; the cursor stands on a record's
-    `number`, so a withdrawal between two pages skips nothing."""
-    chosen = sorted((r for r in records if r.number > after), key=lambda r: r.number)
-    chosen = chosen[: limit + 1]
-    return page([render(r) for r in chosen], [r.number for r in chosen], limit)
 
 
 def _record_attendance(
@@ -822,13 +718,4 @@ def _record_attendance(
 
 def install_errors(api: FastAPI) -> None:
     """Map the events vocabulary of refusals to problem details, in one place."""
-
-    @api.exception_handler(domain.EventsError)
-    async def on_events_error(request: Request, error: domain.EventsError) -> JSONResponse:
-        status, slug, field = ERRORS.get(type(error), (422, None, ""))
-        problem = (
-            invalid(field, str(error), slug=slug)
-            if status == 422
-            else Problem(status, str(error), slug=slug)
-        )
-        return problem_response(request, problem)
+    install_domain_errors(api, domain.EventsError, ERRORS)

@@ -21,22 +21,11 @@ from services.events.domain import (
     PublicAttendance,
 )
 from shared.application import CoopApplication, check_version
-from shared.external_refs import holder_of, reference_claims
+from shared.external_refs import KnownReference, holder_of, reference_claims
 from shared.persistence import CommandContext, Database
 
 ACTIVITY_REF = "activity"
 PUBLIC_ATTENDANCE_REF = "public_attendance"
-
-
-class KnownReference(Exception):
-    """A create names an `external_ref` a record already holds: that record answers.
-
-    `holder` is the activity's id, or `<activity id>/<record id>` for a public attendance.
-    """
-
-    def __init__(self, holder: str) -> None:
-        super().__init__(f"the record {holder} already has this external_ref")
-        self.holder = holder
 
 
 class Members(Protocol):

@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, FastAPI, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    ValidationInfo,
-    field_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from services.membership import domain
-from services.membership.application import KnownReference, Membership
+from services.membership.application import Membership
 from services.membership.contracts import to_integration
 from services.membership.views import (
     CooperativeDirectory,
@@ -28,44 +21,50 @@ from services.membership.views import (
     represent,
     represent_sector,
 )
+from shared.external_refs import KnownReference
 from shared.fields import (
     NO_NUL,
     BusinessDate,
+    ExternalRefText,
     Neq,
     NonEmptyText,
     OptionalText,
     PositiveInt,
+    ReasonText,
     Region,
     RequestBody,
     Slug,
     is_region,
     is_slug,
+    not_nullable_in_schema,
+    refuse_null,
 )
 from shared.http import (
     Command,
     Page,
     Paging,
+    Refusal,
     answers,
     body_schema,
-    check_if_match,
     command_context,
     command_route,
     etag_header,
+    expected_version,
     filter_value,
+    history,
+    install_domain_errors,
+    known_answer,
     page,
     parse_body,
-    problem_response,
-    replayed,
     require,
     run_command,
 )
-from shared.integration import rfc3339
 from shared.persistence import CommandContext
-from shared.problems import Problem
 
 WRITE = "membership:write"
 
-ERRORS: dict[type[domain.MembershipError], tuple[int, str | None, str]] = {
+# status, problem type slug, and the request field a 422 is about
+ERRORS: dict[type[domain.MembershipError], Refusal] = {
     domain.CooperativeNotFoundError: (404, None, ""),
     domain.AlreadyLeftError: (409, "already-left", ""),
     domain.AlreadyMemberError: (409, "already-member", ""),
@@ -83,16 +82,9 @@ REASON_DESCRIPTION = (
     "Why the record is corrected, in a few words (at most 500 characters). It enters the "
     "cooperative's history and the integration events: never put personal information in it."
 )
-Reason = Annotated[
-    str,
-    StringConstraints(strict=True, max_length=500, pattern=NO_NUL),
-    Field(description=REASON_DESCRIPTION),
-]
-
-
+Reason = Annotated[ReasonText, Field(description=REASON_DESCRIPTION)]
 ExternalRef = Annotated[
-    str,
-    StringConstraints(strict=True, min_length=1, max_length=200, pattern=NO_NUL),
+    ExternalRefText,
     Field(description="The record's key in another system: unique among cooperatives."),
 ]
 
@@ -109,23 +101,13 @@ class JoinRequest(RequestBody):
     external_ref: ExternalRef | None = None
 
 
-_NOT_NULL = ("name", "region", "sector")
-
-
-def _only_neq_nullable(schema: dict[str, Any]) -> None:
-    """In the OpenAPI, only `neq` and `worker_members` of a profile change may be null."""
-    for field in _NOT_NULL:
-        prop = schema["properties"][field]
-        kept = [branch for branch in prop.pop("anyOf", []) if branch.get("type") != "null"]
-        if len(kept) == 1:
-            prop.update(kept[0])
-        prop.pop("default", None)
+_NOT_NULL = ("name", "region", "sector")  # only `neq` and `worker_members` may be cleared
 
 
 class ProfileChange(RequestBody):
     """Body of `PATCH /v1/cooperatives/{id}`: any of the profile fields."""
 
-    model_config = ConfigDict(json_schema_extra=_only_neq_nullable)
+    model_config = ConfigDict(json_schema_extra=not_nullable_in_schema(*_NOT_NULL))
 
     name: NonEmptyText | None = None
     region: Region | None = None
@@ -133,13 +115,7 @@ class ProfileChange(RequestBody):
     worker_members: PositiveInt | None = None
     neq: Neq | None = None
 
-    @field_validator(*_NOT_NULL, mode="before")
-    @classmethod
-    def _not_null(cls, value: Any, info: ValidationInfo) -> Any:
-        """Only `neq` and `worker_members` may be cleared; the error names the field."""
-        if value is None:
-            raise ValueError(f"{info.field_name} cannot be null")
-        return value
+    _not_null = refuse_null(*_NOT_NULL)
 
 
 class DepartureRequest(RequestBody):
@@ -172,11 +148,7 @@ class MembershipCorrection(RequestBody):
 class VoidRequest(RequestBody):
     """Body of `POST /v1/cooperatives/{id}/void`: why the record was a mistake."""
 
-    reason: Annotated[
-        str,
-        StringConstraints(strict=True, min_length=1, max_length=500, pattern=NO_NUL),
-        Field(description=REASON_DESCRIPTION),
-    ]
+    reason: Annotated[NonEmptyText, Field(description=REASON_DESCRIPTION)]
 
 
 class RestorationRequest(RequestBody):
@@ -241,15 +213,8 @@ class Cooperative(BaseModel):
     version: int
 
 
-class HistoryEntry(BaseModel):
+class HistoryEntry(history.HistoryEntry):
     """One recorded event of a cooperative, as its integration event's data."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    type: str
-    version: int
-    recorded_at: datetime
-    data: dict[str, Any]
 
 
 def routes(app: Membership, directory: CooperativeDirectory, sector_list: SectorList) -> APIRouter:
@@ -339,16 +304,7 @@ def cooperative_routes(app: Membership, directory: CooperativeDirectory) -> APIR
                 shown=represent,
             )
         except KnownReference as known:
-            idempotency = command.idempotency
-            stored = idempotency.stored() if idempotency else None
-            if stored is not None:  # a concurrent twin with the same key won the race
-                return replayed(
-                    stored.status, current(stored.resource), located(current(stored.resource))
-                )
-            if idempotency is not None:
-                idempotency.remember(200, str(known.holder))
-            doc = current(str(known.holder))
-            return JSONResponse(doc, status_code=200, headers=located(doc))
+            return known_answer(command, str(known.holder), current, located)
 
     @router.get(
         "", dependencies=reader, response_model=None, responses=answers(200, Page[Cooperative])
@@ -394,9 +350,7 @@ def cooperative_routes(app: Membership, directory: CooperativeDirectory) -> APIR
         responses=answers(200, Cooperative, 404, 409, 412),
     )
     def update_cooperative(command: Command[ProfileChange], cooperative_id: UUID) -> JSONResponse:
-        cooperative = app.cooperative(cooperative_id)
-        check_if_match(command.request, cooperative.version)
-        expected = cooperative.version if "if-match" in command.request.headers else None
+        expected = expected_version(command.request, app.cooperative(cooperative_id).version)
         return run_command(
             command,
             status=200,
@@ -462,26 +416,7 @@ def cooperative_routes(app: Membership, directory: CooperativeDirectory) -> APIR
         responses=answers(200, Page[HistoryEntry], 404),
     )
     def get_cooperative_history(cooperative_id: UUID, paging: Paging) -> dict[str, Any]:
-        items, positions = [], []
-        event: Any
-        for event in app.history(cooperative_id):
-            if event.originator_version <= paging.after:
-                continue
-            mapped = to_integration(event)
-            if mapped is None:
-                continue
-            items.append(
-                {
-                    "type": mapped[0],
-                    "version": event.originator_version,
-                    "recorded_at": rfc3339(event.timestamp),
-                    "data": mapped[1],
-                }
-            )
-            positions.append(event.originator_version)
-            if len(items) > paging.limit:
-                break
-        return page(items, positions, paging.limit)
+        return history.history_page(app.history(cooperative_id), to_integration, paging)
 
     @command_route(
         router,
@@ -575,10 +510,7 @@ def cooperative_routes(app: Membership, directory: CooperativeDirectory) -> APIR
         idempotency = command.idempotency
         expected = None
         if idempotency is None or idempotency.previous is None:
-            cooperative = app.cooperative(cooperative_id)
-            check_if_match(command.request, cooperative.version)
-            if "if-match" in command.request.headers:
-                expected = cooperative.version
+            expected = expected_version(command.request, app.cooperative(cooperative_id).version)
 
         def execute(context: CommandContext) -> domain.Cooperative:
             cooperative, changed = change(expected, context)
@@ -601,12 +533,4 @@ def cooperative_routes(app: Membership, directory: CooperativeDirectory) -> APIR
 
 def install_errors(api: FastAPI) -> None:
     """Map the membership vocabulary of refusals to problem details, in one place."""
-
-    @api.exception_handler(domain.MembershipError)
-    async def on_membership_error(request: Request, error: domain.MembershipError) -> JSONResponse:
-        status, slug, field = ERRORS.get(type(error), (422, None, ""))
-        errors = None
-        if status == 422:
-            named = error.errors or [(field, str(error))]
-            errors = [{"field": name, "message": message} for name, message in named]
-        return problem_response(request, Problem(status, str(error), slug=slug, errors=errors))
+    install_domain_errors(api, domain.MembershipError, ERRORS)

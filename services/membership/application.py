@@ -20,21 +20,13 @@ from services.membership.domain import (
     sector_id,
 )
 from shared.application import CoopApplication, check_version
-from shared.external_refs import holder_of, reference_claims
+from shared.external_refs import KnownReference, holder_of, reference_claims
 from shared.persistence import CommandContext
 from shared.vocabulary import SECTOR_LABELS
 from shared.vocabulary import Sector as BuiltInSector
 
 BUILT_IN_SECTORS = tuple(sector.value for sector in BuiltInSector)
 REFERENCE_TYPE = "cooperative"
-
-
-class KnownReference(Exception):
-    """A create names an `external_ref` another cooperative already holds: that one answers."""
-
-    def __init__(self, holder: str) -> None:
-        super().__init__(f"the cooperative {holder} already has this external_ref")
-        self.holder = UUID(holder)
 
 
 class Membership(CoopApplication):

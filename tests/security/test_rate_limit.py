@@ -1,6 +1,6 @@
 """Failed authentications are limited per client address: 429 with Retry-After past the threshold.
 
-Each service keeps a sliding window (shared/http.py, FailedAuthLimiter: 30 failures in 60 s).
+Each service keeps a sliding window (`shared.http.limiter`: 30 failures in 60 s).
 Connections come from distinct loopback addresses, so one address can be locked out while
 the others are not.
 """

@@ -10,10 +10,11 @@ from uuid import UUID, uuid4
 import pytest
 
 from services.events import domain, views
-from services.events.application import Events, KnownReference
+from services.events.application import Events
 from services.events.contracts import to_integration
 from shared.application import StaleVersionError
 from shared.contracts.events import EVENTS
+from shared.external_refs import KnownReference
 from shared.integration import Envelope, event_id_for
 from tests.unit.events.test_use_cases import (  # noqa: F401  (fixtures)
     Members,
