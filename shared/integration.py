@@ -63,6 +63,9 @@ class StreamContract:
     models: dict[str, type[BaseModel]] = field(default_factory=dict)
     versions: dict[str, int] = field(default_factory=dict)
     upcasters: dict[tuple[str, int], Upcaster] = field(default_factory=dict)
+    record_ids: dict[str, str] = field(default_factory=dict)
+    """Event type → the data field naming the record it made, which version 1 did not carry:
+    such a message's record has as its id the message's `event_id` (contract §16.1)."""
 
     @property
     def subjects(self) -> list[str]:
@@ -94,6 +97,9 @@ class StreamContract:
         if envelope.schema_version >= current:
             return envelope
         data, version = dict(envelope.data), envelope.schema_version
+        record_id = self.record_ids.get(envelope.event_type)
+        if record_id is not None and version < 2:
+            data[record_id] = envelope.event_id
         while version < current:
             data = self.upcasters[(envelope.event_type, version)](data)
             version += 1

@@ -8,25 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.integration import Envelope, Payload, StreamContract
+from shared.integration import Payload, StreamContract
 
-
-class _AmbassadorsStream(StreamContract):
-    """`COOP_AMBASSADORS`, whose version-1 `AmbassadorActionLogged` needs its envelope to upcast.
-
-    An action logged by a version-1 message has as its `action_id` that message's `event_id`
-    (contract §16.1): the id is put in the data before the upcaster runs.
-    """
-
-    def upcast(self, envelope: Envelope) -> Envelope:
-        """Bring an envelope's payload up to its event's current schema version."""
-        if envelope.event_type == "AmbassadorActionLogged" and envelope.schema_version < 2:
-            data = {**envelope.data, "action_id": envelope.event_id}
-            envelope = envelope.model_copy(update={"data": data})
-        return super().upcast(envelope)
-
-
-AMBASSADORS = _AmbassadorsStream(stream="COOP_AMBASSADORS", service="ambassadors")
+AMBASSADORS = StreamContract(
+    stream="COOP_AMBASSADORS",
+    service="ambassadors",
+    record_ids={"AmbassadorActionLogged": "action_id"},
+)
 
 
 @AMBASSADORS.event

@@ -6,25 +6,13 @@ from typing import Any
 
 from pydantic import Field
 
-from shared.integration import Envelope, Payload, StreamContract
+from shared.integration import Payload, StreamContract
 
-
-class _EventsStream(StreamContract):
-    """`COOP_EVENTS`, whose version-1 `PublicAttendanceRecorded` needs its envelope to upcast.
-
-    A record made by a version-1 message has as its `record_id` that message's `event_id`
-    (contract §16.1): the id is put in the data before the upcaster runs.
-    """
-
-    def upcast(self, envelope: Envelope) -> Envelope:
-        """Bring an envelope's payload up to its event's current schema version."""
-        if envelope.event_type == "PublicAttendanceRecorded" and envelope.schema_version < 2:
-            data = {**envelope.data, "record_id": envelope.event_id}
-            envelope = envelope.model_copy(update={"data": data})
-        return super().upcast(envelope)
-
-
-EVENTS = _EventsStream(stream="COOP_EVENTS", service="events")
+EVENTS = StreamContract(
+    stream="COOP_EVENTS",
+    service="events",
+    record_ids={"PublicAttendanceRecorded": "record_id"},
+)
 
 
 @EVENTS.event
