@@ -159,6 +159,7 @@ def with_version_2(contract: StreamContract) -> StreamContract:
         models=dict(contract.models),
         versions=dict(contract.versions),
         upcasters=dict(contract.upcasters),
+        record_ids=dict(contract.record_ids),
     )
     for event_type in contract.models:
         if event_type not in V2 or (event_type in REAL_V2 and contract.versions[event_type] == 2):
