@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -42,10 +43,12 @@ from shared.http import (
     run_command,
 )
 from shared.integration import rfc3339
+from shared.names import normalized_name
 from shared.problems import Problem, invalid
 from shared.vocabulary import PartnerKind, TableActionKind
 
 WRITE = "partnerships:write"
+SLUG = r"^[a-z0-9]+([-_][a-z0-9]+)*$"
 ExternalRef = Annotated[str, Field(min_length=1, max_length=200)]
 Names = Annotated[list[NonEmptyText], Field(max_length=100)]
 PartnerIds = Annotated[list[UUID], Field(min_length=1, max_length=100)]
@@ -74,7 +77,7 @@ ERRORS: dict[type[domain.PartnershipsError], tuple[int, str | None, str]] = {
     domain.UnknownSectorError: (422, "unknown-sector", "sector"),
     domain.CooperativeNotMemberError: (422, "cooperative-not-member", "cooperative_id"),
     domain.ProjectDateError: (422, "project-date", "ended_on"),
-    domain.TableDateError: (422, "table-date", ""),
+    domain.TableDateError: (422, "table-date", "ended_on"),
 }
 
 
@@ -139,7 +142,7 @@ class SectorTableRequest(RequestBody):
     """Body of `POST /v1/sector-tables`."""
 
     name: NonEmptyText
-    sector: Annotated[str, Field(pattern=r"^[a-z0-9]+([-_][a-z0-9]+)*$", max_length=100)]
+    sector: Annotated[str, Field(pattern=SLUG, max_length=100)]
     formed_on: BusinessDate
     external_ref: ExternalRef | None = None
 
@@ -370,6 +373,7 @@ def partner_routes(app: Partnerships, directory: Directory) -> APIRouter:
     def create_partner(command: Command[PartnerRequest]) -> JSONResponse:
         """A partner enters the directory → `PartnerRegistered` (201)."""
         new_id, body = uuid4(), command.body
+        _check_comparable(body.name)
 
         def execute(context: Any) -> tuple[str, bool]:
             app.register_partner(new_id, **body.model_dump(), context=context)
@@ -413,11 +417,13 @@ def partner_routes(app: Partnerships, directory: Directory) -> APIRouter:
     )  # fmt: skip
     def update_partner(command: Command[PartnerChange], partner_id: UUID) -> JSONResponse:
         """Change some of a partner's fields → `PartnerUpdated` (nothing when nothing changes)."""
-        expected = _expected(command, app.partner(partner_id).version)
         body = command.body
         for field in ("name", "kind", "aliases"):
             if field in body.model_fields_set and getattr(body, field) is None:
                 raise invalid(field, f"{field} cannot be null")
+        if body.name is not None:
+            _check_comparable(body.name)
+        expected = _expected(command, app.partner(partner_id).version)
         return run_command(
             command, status=200, resource=str(partner_id),
             execute=lambda context: app.update_partner(
@@ -519,11 +525,11 @@ def project_routes(app: Partnerships, directory: Directory) -> APIRouter:
         command: Command[ResearchProjectChange], project_id: UUID
     ) -> JSONResponse:
         """Change some of a project's fields → `ResearchProjectUpdated`."""
-        expected = _expected(command, app.project(project_id).version)
         body = command.body
         for field in ("title", "partner_ids", "started_on"):
             if field in body.model_fields_set and getattr(body, field) is None:
                 raise invalid(field, f"{field} cannot be null")
+        expected = _expected(command, app.project(project_id).version)
         return run_command(
             command, status=200, resource=str(project_id),
             execute=lambda context: app.update_project(
@@ -615,7 +621,7 @@ def table_routes(app: Partnerships, directory: Directory) -> APIRouter:
     ) -> dict[str, Any]:
         """Sector tables in creation order."""
         items, positions = directory.list_tables(
-            sector=sector or None,
+            sector=filter_value(sector, "sector", _is_slug),
             status=filter_value(status, "status", lambda v: v in ("active", "dissolved")),
             external_ref=external_ref or None,
             after=paging.after,
@@ -682,6 +688,8 @@ def table_routes(app: Partnerships, directory: Directory) -> APIRouter:
         """A cooperative leaves the table → `SectorTableMemberRemoved` (`left_on` required)."""
         day = _required_date(left_on, "left_on")
         table = app.table(table_id)
+        if table.member(cooperative_id) is None:
+            raise domain.TableMemberNotFoundError(f"{cooperative_id} is not a member of the table")
         check_if_match(request, table.version)
         updated = app.remove_member(
             table_id, cooperative_id, left_on=day, context=command_context(request, None)
@@ -830,6 +838,17 @@ def _numbered(
     return page(items, positions, paging.limit)
 
 
+def _check_comparable(name: str) -> None:
+    """A partner's name must keep a character once normalized (§16.7): white space alone is
+    no name two partners could be told apart by."""
+    if not normalized_name(name):
+        raise invalid("name", "String should have at least 1 character")
+
+
+def _is_slug(value: str) -> bool:
+    return len(value) <= 100 and re.fullmatch(SLUG, value) is not None
+
+
 def _is_uuid(value: str) -> bool:
     try:
         UUID(value)
@@ -862,6 +881,7 @@ def install_errors(api: FastAPI) -> None:
             if isinstance(error, domain.PartnerNameTakenError)
             else None
         )
+        field = getattr(error, "field", None) or field
         problem = (
             invalid(field, str(error), slug=slug)
             if status == 422

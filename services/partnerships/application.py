@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 from typing import Any, Protocol
 from uuid import UUID, uuid4
@@ -58,8 +59,22 @@ class KnownReference(Exception):
         self.holder = UUID(holder)
 
 
+NAME_CLAIM = "partner-name:"
+CLAIM_WIDTH = 300
+"""The width of `coop_unique_claims.claim_key`."""
+
+
+def name_claim(name: str) -> str:
+    """The unique-claim key of a normalized name; a name too long for the key goes by its
+    SHA-256, so two long names that differ only past the key's width never collide."""
+    key = f"{NAME_CLAIM}{name}"
+    if len(key) <= CLAIM_WIDTH:
+        return key
+    return f"{NAME_CLAIM}sha256:{hashlib.sha256(name.encode()).hexdigest()}"
+
+
 def _name_claims(names: set[str], partner_id: UUID) -> Claims:
-    return tuple((f"partner-name:{name}"[:300], str(partner_id)) for name in sorted(names))
+    return tuple((name_claim(name), str(partner_id)) for name in sorted(names))
 
 
 class Partnerships(CoopApplication):
@@ -374,6 +389,7 @@ class Partnerships(CoopApplication):
         if isinstance(known, RetailPlacement):
             return known, False
         table.check_active()
+        table.check_no_open_placement(retailer_id)
         try:
             retailer = self.partner(retailer_id)
         except PartnerNotFoundError:
@@ -460,11 +476,11 @@ class Partnerships(CoopApplication):
                 ) from None
 
     def _check_names_free(self, names: set[str], partner_id: UUID) -> None:
-        for key, owner in _name_claims(names, partner_id):
-            holder = self.database.claim_holder(key)
-            if holder is not None and holder != owner:
+        for name in sorted(names):
+            holder = self.database.claim_holder(name_claim(name))
+            if holder is not None and holder != str(partner_id):
                 raise PartnerNameTakenError(
-                    f"another partner already goes by the name {key.partition(':')[2]!r}", holder
+                    f"another partner already goes by the name {name!r}", holder
                 )
 
     def _save(
@@ -482,11 +498,12 @@ class Partnerships(CoopApplication):
         try:
             self.record(context, aggregate)
         except EventStoreConflict:
-            for key, owner in claims:
+            # A reference already held answers its record before any name is refused (§16.5).
+            for key, owner in sorted(claims, key=lambda c: c[0].startswith(NAME_CLAIM)):
                 holder = self.database.claim_holder(key)
                 if holder in (None, owner):
                     continue
-                if key.startswith("partner-name:"):
+                if key.startswith(NAME_CLAIM):
                     raise PartnerNameTakenError(
                         "another partner already goes by one of these names", holder
                     ) from None
