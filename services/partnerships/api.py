@@ -14,12 +14,13 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import AfterValidator, AnyHttpUrl, BaseModel, ConfigDict, Field
 
 from services.partnerships import domain
-from services.partnerships.application import KnownReference, Partnerships
+from services.partnerships.application import KnownReference, Partnerships, Recorded
 from services.partnerships.contracts import to_integration
 from services.partnerships.domain import Partner, ResearchProject, SectorTable
 from services.partnerships.views import (
     Directory,
     represent_action,
+    represent_member,
     represent_partner,
     represent_placement,
     represent_project,
@@ -663,14 +664,16 @@ def table_routes(app: Partnerships, directory: Directory) -> APIRouter:
         body = command.body
         ref = f"{table_id}/{body.cooperative_id}"
 
+        answer = Answered(member, table_etag(table_id), represent_member)
+
         def execute(context: Any) -> tuple[str, bool]:
-            _found, created = app.add_member(
+            recorded = app.add_member(
                 table_id, body.cooperative_id, joined_on=body.joined_on, context=context
             )
-            return ref, created
+            return answer.note(ref, recorded), recorded.created
 
         return _create_or_known(
-            command, new_ref=ref, execute=execute, render=member, headers=table_etag(table_id)
+            command, new_ref=ref, execute=execute, render=answer.render, headers=answer.headers
         )
 
     @router.delete(
@@ -704,15 +707,15 @@ def table_routes(app: Partnerships, directory: Directory) -> APIRouter:
         """The table acted → `SectorTableActionLogged` (201)."""
         body, action_id = command.body, uuid4()
 
+        answer = Answered(action, table_etag(table_id), represent_action)
+
         def execute(context: Any) -> tuple[str, bool]:
-            found, created = app.log_action(
-                table_id, action_id, **body.model_dump(), context=context
-            )
-            return f"{table_id}/{found.id}", created
+            recorded = app.log_action(table_id, action_id, **body.model_dump(), context=context)
+            return answer.note(f"{table_id}/{recorded.record.id}", recorded), recorded.created
 
         return _create_or_known(
-            command, new_ref=f"{table_id}/{action_id}", execute=execute, render=action,
-            headers=table_etag(table_id),
+            command, new_ref=f"{table_id}/{action_id}", execute=execute, render=answer.render,
+            headers=answer.headers,
         )  # fmt: skip
 
     @router.get(
@@ -753,15 +756,17 @@ def table_routes(app: Partnerships, directory: Directory) -> APIRouter:
         """Space reserved at a retailer → `RetailPlacementSecured` (201)."""
         body, placement_id = command.body, uuid4()
 
+        answer = Answered(placement, table_etag(table_id), represent_placement)
+
         def execute(context: Any) -> tuple[str, bool]:
-            found, created = app.secure_placement(
+            recorded = app.secure_placement(
                 table_id, placement_id, **body.model_dump(), context=context
             )
-            return f"{table_id}/{found.id}", created
+            return answer.note(f"{table_id}/{recorded.record.id}", recorded), recorded.created
 
         return _create_or_known(
-            command, new_ref=f"{table_id}/{placement_id}", execute=execute, render=placement,
-            headers=table_etag(table_id),
+            command, new_ref=f"{table_id}/{placement_id}", execute=execute,
+            render=answer.render, headers=answer.headers,
         )  # fmt: skip
 
     @command_route(
@@ -821,6 +826,39 @@ def table_routes(app: Partnerships, directory: Directory) -> APIRouter:
         return _history(app.history(table_id, SectorTable), paging)
 
     return router
+
+
+class Answered:
+    """The answer to a command on a table's sub-record: from what the command just recorded
+    when it ran (the table is not loaded again), else (an idempotent replay) from the store."""
+
+    def __init__(
+        self,
+        load: Callable[[str], dict[str, Any]],
+        load_headers: Callable[[dict[str, Any]], dict[str, str]],
+        represent: Callable[[Any], dict[str, Any]],
+    ) -> None:
+        self.load = load
+        self.load_headers = load_headers
+        self.represent = represent
+        self.ref: str | None = None
+        self.doc: dict[str, Any] = {}
+        self.version = 0
+
+    def note(self, ref: str, recorded: Recorded[Any]) -> str:
+        """Keep what the command recorded; return its reference."""
+        self.ref, self.doc, self.version = ref, self.represent(recorded.record), recorded.version
+        return ref
+
+    def render(self, ref: str) -> dict[str, Any]:
+        """The record as answered."""
+        return dict(self.doc) if ref == self.ref else self.load(ref)
+
+    def headers(self, doc: dict[str, Any]) -> dict[str, str]:
+        """The table's `ETag`."""
+        if self.ref is not None and doc == self.doc:
+            return etag_header({"version": self.version})
+        return self.load_headers(doc)
 
 
 def _numbered(

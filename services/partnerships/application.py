@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date
-from typing import Any, Protocol
+from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError
@@ -34,6 +34,7 @@ from shared.external_refs import holder_of, reference_claims
 from shared.persistence import CommandContext, Database
 
 RETAILER = "detaillant"
+R = TypeVar("R")
 Claims = tuple[tuple[str, str], ...]
 
 
@@ -49,6 +50,14 @@ class Sectors(Protocol):
 
     def is_listed(self, slug: str) -> bool:
         """True when the slug is on the sector list."""
+
+
+class Recorded(NamedTuple, Generic[R]):
+    """A sub-record of a table a command recorded (or found), and the table's version after."""
+
+    record: R
+    created: bool
+    version: int
 
 
 class KnownReference(Exception):
@@ -294,13 +303,13 @@ class Partnerships(CoopApplication):
         *,
         joined_on: date,
         context: CommandContext | None = None,
-    ) -> tuple[TableMember, bool]:
-        """A member cooperative joins the table; True when it is new (else the existing one)."""
+    ) -> Recorded[TableMember]:
+        """A member cooperative joins the table; created when it is new (else the existing one)."""
         table = self.table(table_id)
         table.check_active()
         existing = table.member(cooperative_id)
         if existing is not None:
-            return existing, False
+            return Recorded(existing, False, table.version)
         if not self.members.is_member_on(str(cooperative_id), joined_on):
             raise CooperativeNotMemberError(
                 f"the cooperative {cooperative_id} is not a member on {joined_on}"
@@ -308,7 +317,7 @@ class Partnerships(CoopApplication):
             )
         member = table.add_member(cooperative_id, joined_on)
         self.record(context, table)
-        return member, True
+        return Recorded(member, True, table.version)
 
     def remove_member(
         self,
@@ -337,12 +346,12 @@ class Partnerships(CoopApplication):
         partner_ids: list[UUID],
         external_ref: str | None = None,
         context: CommandContext | None = None,
-    ) -> tuple[TableAction, bool]:
+    ) -> Recorded[TableAction]:
         """Record a table action; an external reference already held answers its record."""
         table = self.table(table_id)
         known = self._table_reference(table, "table_action", external_ref)
         if isinstance(known, TableAction):
-            return known, False
+            return Recorded(known, False, table.version)
         table.check_active()
         self._check_partners(partner_ids)
         action = table.log_action(
@@ -354,7 +363,7 @@ class Partnerships(CoopApplication):
             external_ref=external_ref,
         )
         self._save(context, table, claims=reference_claims("table_action", external_ref, table_id))
-        return action, True
+        return Recorded(action, True, table.version)
 
     def withdraw_action(
         self,
@@ -382,12 +391,12 @@ class Partnerships(CoopApplication):
         note: str | None,
         external_ref: str | None = None,
         context: CommandContext | None = None,
-    ) -> tuple[RetailPlacement, bool]:
+    ) -> Recorded[RetailPlacement]:
         """Reserve space at a retailer for the table's products."""
         table = self.table(table_id)
         known = self._table_reference(table, "retail_placement", external_ref)
         if isinstance(known, RetailPlacement):
-            return known, False
+            return Recorded(known, False, table.version)
         table.check_active()
         table.check_no_open_placement(retailer_id)
         try:
@@ -403,7 +412,7 @@ class Partnerships(CoopApplication):
         self._save(
             context, table, claims=reference_claims("retail_placement", external_ref, table_id)
         )
-        return placement, True
+        return Recorded(placement, True, table.version)
 
     def end_placement(
         self,

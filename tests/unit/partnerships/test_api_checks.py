@@ -180,3 +180,29 @@ def test_an_invalid_sector_filter_is_422_and_an_unknown_one_lists_nothing(
     assert problem(refused, 422)["errors"][0]["field"] == "sector"
     assert client.get("/v1/sector-tables", params={"sector": "cirque"}).json()["items"] == []
     assert len(client.get("/v1/sector-tables", params={"sector": ""}).json()["items"]) == 1
+
+
+def test_a_sub_record_answer_carries_the_tables_new_etag_and_replays_alike(
+    client: TestClient,
+) -> None:
+    table_id = table(client)
+    shop = partner(client, "Épicerie", "detaillant")
+    path = f"/v1/sector-tables/{table_id}/retail-placements"
+    key = {"Idempotency-Key": "placement-1"}
+    body = {"retailer_id": shop, "started_on": "2023-09-01", "external_ref": "pos-1"}
+    first = client.post(path, json=body, headers=key)
+    assert first.status_code == 201
+    assert (
+        first.headers["ETag"]
+        == '"2"'
+        == client.get(f"/v1/sector-tables/{table_id}").headers["ETag"]
+    )
+    replay = client.post(path, json=body, headers=key)
+    assert (replay.status_code, replay.json(), replay.headers["ETag"]) == (201, first.json(), '"2"')
+    known = client.post(path, json={**body, "note": "autre"})
+    assert (known.status_code, known.json(), known.headers["ETag"]) == (200, first.json(), '"2"')
+    member = {"cooperative_id": str(uuid4()), "joined_on": "2023-01-01"}
+    joined = client.post(f"/v1/sector-tables/{table_id}/members", json=member)
+    assert (joined.status_code, joined.headers["ETag"]) == (201, '"3"')
+    again = client.post(f"/v1/sector-tables/{table_id}/members", json=member)
+    assert (again.status_code, again.json(), again.headers["ETag"]) == (200, joined.json(), '"3"')
