@@ -46,8 +46,9 @@ def test_kill_9_of_partnerships_under_its_load_loses_and_doubles_nothing(
     steps = plan_load(seed, partnerships=True)
     ours = [n for n, s in enumerate(steps) if s.service == "partnerships"]
     moments = sorted(rng.sample([n for n in ours if 10 <= n <= len(steps) * 3 // 4], 5))
-    platform = Platform(tmp_path, nats_server.url, WITH_PARTNERSHIPS, start_timeout=120).start()
+    platform = Platform(tmp_path, nats_server.url, WITH_PARTNERSHIPS, start_timeout=120)
     try:
+        platform.start()
         loader = Loader(platform.urls, steps, pace=0.03, deadline=240).start()
         under_load = 0
         for moment in moments:
