@@ -85,7 +85,7 @@ class Platform:
         nats_url: str,
         names: tuple[str, ...] = SERVICES,
         *,
-        start_timeout: float = 30,
+        start_timeout: float = 90,
         **env: dict[str, str],
     ) -> None:
         self.start_timeout = start_timeout
