@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from bench import baselines, faststream_consumers, figures, imports
+from bench import baselines, faststream_consumers, figures, imports, partnerships
 from bench.context import DEFAULT, QUICK, Context
 from bench.infra import machine, postgres_reachable, postgres_url
 from bench.report import Row, render
@@ -33,6 +33,7 @@ BENCHMARKS: dict[str, tuple[Benchmark, tuple[str, ...]]] = {
     "freshness": (figures.freshness, ("nats",)),
     "relay-default-sync": (figures.relay_default_sync, ()),
     "imports": (imports.imports, ()),
+    "partnerships": (partnerships.partnerships, ("fastapi", "nats")),
     "faststream": (faststream_consumers.faststream_consumers, ()),
 }
 

@@ -68,8 +68,25 @@ def get_indicators(worker: int, counter: int) -> tuple[str, str, dict[str, Any] 
     return "GET", "/v1/indicators/2023-2024", None
 
 
+PROFILE_DATA: dict[str, Any] = {}
+"""What a profile needs from the run that sets it up (ids made beforehand), in each worker."""
+
+
+def post_placement(worker: int, counter: int) -> tuple[str, str, dict[str, Any] | None]:
+    """POST /v1/sector-tables/{id}/retail-placements (partnerships service): consecutive
+    requests go to different tables, and a (table, retailer) pair comes back only after
+    tables × retailers requests, so no placement finds its retailer's still open."""
+    tables, retailers = PROFILE_DATA["tables"], PROFILE_DATA["retailers"]
+    index = counter + worker * len(tables) * len(retailers) // 2
+    table = tables[index % len(tables)]
+    retailer = retailers[index // len(tables) % len(retailers)]
+    body = {"retailer_id": retailer, "started_on": f"2023-{counter % 12 + 1:02d}-01"}
+    return "POST", f"/v1/sector-tables/{table}/retail-placements", body
+
+
 PROFILES: dict[str, Profile] = {
     "post_cooperative": post_cooperative,
+    "post_placement": post_placement,
     "post_item": post_item,
     "get_items": get_items,
     "get_indicators": get_indicators,
@@ -231,12 +248,14 @@ def closed_loop(
     expected: int = 200,
     client: str = "raw",
     on_window: Callable[[str], None] | None = None,
+    data: dict[str, Any] | None = None,
 ) -> LoadResult:
     """Run `clients` concurrent clients on `url` for `warmup` + `duration` seconds.
 
     The clients run in `processes` child processes (`python -m bench.loadgen`); this process
     sends no request. `on_window("start")` and `on_window("end")` are called here at the edges
-    of the measured window, e.g. to read a server's CPU time.
+    of the measured window, e.g. to read a server's CPU time. `data` reaches the profile in
+    each worker as `PROFILE_DATA`.
     """
     processes = max(1, min(processes, clients))
     shares = [
@@ -274,6 +293,7 @@ def closed_loop(
                 "expected": expected,
                 "client": client,
                 "result_path": str(results / f"worker-{index}.json"),
+                "data": data or {},
             }
             worker.stdin.write(json.dumps(order) + "\n")
             worker.stdin.flush()
@@ -307,6 +327,7 @@ def _serve_one_order() -> None:
     """Worker side: say ready, read one order from stdin, run it, print the result as JSON."""
     print("ready", flush=True)
     order = json.loads(sys.stdin.readline())
+    PROFILE_DATA.update(order.get("data") or {})
     result = run_async(
         _run_clients(
             order["url"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -13,12 +14,13 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import AfterValidator, AnyHttpUrl, BaseModel, ConfigDict, Field
 
 from services.partnerships import domain
-from services.partnerships.application import KnownReference, Partnerships
+from services.partnerships.application import KnownReference, Partnerships, Recorded
 from services.partnerships.contracts import to_integration
 from services.partnerships.domain import Partner, ResearchProject, SectorTable
 from services.partnerships.views import (
     Directory,
     represent_action,
+    represent_member,
     represent_partner,
     represent_placement,
     represent_project,
@@ -42,10 +44,12 @@ from shared.http import (
     run_command,
 )
 from shared.integration import rfc3339
+from shared.names import normalized_name
 from shared.problems import Problem, invalid
 from shared.vocabulary import PartnerKind, TableActionKind
 
 WRITE = "partnerships:write"
+SLUG = r"^[a-z0-9]+([-_][a-z0-9]+)*$"
 ExternalRef = Annotated[str, Field(min_length=1, max_length=200)]
 Names = Annotated[list[NonEmptyText], Field(max_length=100)]
 PartnerIds = Annotated[list[UUID], Field(min_length=1, max_length=100)]
@@ -74,7 +78,7 @@ ERRORS: dict[type[domain.PartnershipsError], tuple[int, str | None, str]] = {
     domain.UnknownSectorError: (422, "unknown-sector", "sector"),
     domain.CooperativeNotMemberError: (422, "cooperative-not-member", "cooperative_id"),
     domain.ProjectDateError: (422, "project-date", "ended_on"),
-    domain.TableDateError: (422, "table-date", ""),
+    domain.TableDateError: (422, "table-date", "ended_on"),
 }
 
 
@@ -139,7 +143,7 @@ class SectorTableRequest(RequestBody):
     """Body of `POST /v1/sector-tables`."""
 
     name: NonEmptyText
-    sector: Annotated[str, Field(pattern=r"^[a-z0-9]+([-_][a-z0-9]+)*$", max_length=100)]
+    sector: Annotated[str, Field(pattern=SLUG, max_length=100)]
     formed_on: BusinessDate
     external_ref: ExternalRef | None = None
 
@@ -370,6 +374,7 @@ def partner_routes(app: Partnerships, directory: Directory) -> APIRouter:
     def create_partner(command: Command[PartnerRequest]) -> JSONResponse:
         """A partner enters the directory → `PartnerRegistered` (201)."""
         new_id, body = uuid4(), command.body
+        _check_comparable(body.name)
 
         def execute(context: Any) -> tuple[str, bool]:
             app.register_partner(new_id, **body.model_dump(), context=context)
@@ -413,11 +418,13 @@ def partner_routes(app: Partnerships, directory: Directory) -> APIRouter:
     )  # fmt: skip
     def update_partner(command: Command[PartnerChange], partner_id: UUID) -> JSONResponse:
         """Change some of a partner's fields → `PartnerUpdated` (nothing when nothing changes)."""
-        expected = _expected(command, app.partner(partner_id).version)
         body = command.body
         for field in ("name", "kind", "aliases"):
             if field in body.model_fields_set and getattr(body, field) is None:
                 raise invalid(field, f"{field} cannot be null")
+        if body.name is not None:
+            _check_comparable(body.name)
+        expected = _expected(command, app.partner(partner_id).version)
         return run_command(
             command, status=200, resource=str(partner_id),
             execute=lambda context: app.update_partner(
@@ -519,11 +526,11 @@ def project_routes(app: Partnerships, directory: Directory) -> APIRouter:
         command: Command[ResearchProjectChange], project_id: UUID
     ) -> JSONResponse:
         """Change some of a project's fields → `ResearchProjectUpdated`."""
-        expected = _expected(command, app.project(project_id).version)
         body = command.body
         for field in ("title", "partner_ids", "started_on"):
             if field in body.model_fields_set and getattr(body, field) is None:
                 raise invalid(field, f"{field} cannot be null")
+        expected = _expected(command, app.project(project_id).version)
         return run_command(
             command, status=200, resource=str(project_id),
             execute=lambda context: app.update_project(
@@ -615,7 +622,7 @@ def table_routes(app: Partnerships, directory: Directory) -> APIRouter:
     ) -> dict[str, Any]:
         """Sector tables in creation order."""
         items, positions = directory.list_tables(
-            sector=sector or None,
+            sector=filter_value(sector, "sector", _is_slug),
             status=filter_value(status, "status", lambda v: v in ("active", "dissolved")),
             external_ref=external_ref or None,
             after=paging.after,
@@ -657,14 +664,16 @@ def table_routes(app: Partnerships, directory: Directory) -> APIRouter:
         body = command.body
         ref = f"{table_id}/{body.cooperative_id}"
 
+        answer = Answered(member, table_etag(table_id), represent_member)
+
         def execute(context: Any) -> tuple[str, bool]:
-            _found, created = app.add_member(
+            recorded = app.add_member(
                 table_id, body.cooperative_id, joined_on=body.joined_on, context=context
             )
-            return ref, created
+            return answer.note(ref, recorded), recorded.created
 
         return _create_or_known(
-            command, new_ref=ref, execute=execute, render=member, headers=table_etag(table_id)
+            command, new_ref=ref, execute=execute, render=answer.render, headers=answer.headers
         )
 
     @router.delete(
@@ -682,6 +691,8 @@ def table_routes(app: Partnerships, directory: Directory) -> APIRouter:
         """A cooperative leaves the table → `SectorTableMemberRemoved` (`left_on` required)."""
         day = _required_date(left_on, "left_on")
         table = app.table(table_id)
+        if table.member(cooperative_id) is None:
+            raise domain.TableMemberNotFoundError(f"{cooperative_id} is not a member of the table")
         check_if_match(request, table.version)
         updated = app.remove_member(
             table_id, cooperative_id, left_on=day, context=command_context(request, None)
@@ -696,15 +707,15 @@ def table_routes(app: Partnerships, directory: Directory) -> APIRouter:
         """The table acted → `SectorTableActionLogged` (201)."""
         body, action_id = command.body, uuid4()
 
+        answer = Answered(action, table_etag(table_id), represent_action)
+
         def execute(context: Any) -> tuple[str, bool]:
-            found, created = app.log_action(
-                table_id, action_id, **body.model_dump(), context=context
-            )
-            return f"{table_id}/{found.id}", created
+            recorded = app.log_action(table_id, action_id, **body.model_dump(), context=context)
+            return answer.note(f"{table_id}/{recorded.record.id}", recorded), recorded.created
 
         return _create_or_known(
-            command, new_ref=f"{table_id}/{action_id}", execute=execute, render=action,
-            headers=table_etag(table_id),
+            command, new_ref=f"{table_id}/{action_id}", execute=execute, render=answer.render,
+            headers=answer.headers,
         )  # fmt: skip
 
     @router.get(
@@ -745,15 +756,17 @@ def table_routes(app: Partnerships, directory: Directory) -> APIRouter:
         """Space reserved at a retailer → `RetailPlacementSecured` (201)."""
         body, placement_id = command.body, uuid4()
 
+        answer = Answered(placement, table_etag(table_id), represent_placement)
+
         def execute(context: Any) -> tuple[str, bool]:
-            found, created = app.secure_placement(
+            recorded = app.secure_placement(
                 table_id, placement_id, **body.model_dump(), context=context
             )
-            return f"{table_id}/{found.id}", created
+            return answer.note(f"{table_id}/{recorded.record.id}", recorded), recorded.created
 
         return _create_or_known(
-            command, new_ref=f"{table_id}/{placement_id}", execute=execute, render=placement,
-            headers=table_etag(table_id),
+            command, new_ref=f"{table_id}/{placement_id}", execute=execute,
+            render=answer.render, headers=answer.headers,
         )  # fmt: skip
 
     @command_route(
@@ -815,6 +828,39 @@ def table_routes(app: Partnerships, directory: Directory) -> APIRouter:
     return router
 
 
+class Answered:
+    """The answer to a command on a table's sub-record: from what the command just recorded
+    when it ran (the table is not loaded again), else (an idempotent replay) from the store."""
+
+    def __init__(
+        self,
+        load: Callable[[str], dict[str, Any]],
+        load_headers: Callable[[dict[str, Any]], dict[str, str]],
+        represent: Callable[[Any], dict[str, Any]],
+    ) -> None:
+        self.load = load
+        self.load_headers = load_headers
+        self.represent = represent
+        self.ref: str | None = None
+        self.doc: dict[str, Any] = {}
+        self.version = 0
+
+    def note(self, ref: str, recorded: Recorded[Any]) -> str:
+        """Keep what the command recorded; return its reference."""
+        self.ref, self.doc, self.version = ref, self.represent(recorded.record), recorded.version
+        return ref
+
+    def render(self, ref: str) -> dict[str, Any]:
+        """The record as answered."""
+        return dict(self.doc) if ref == self.ref else self.load(ref)
+
+    def headers(self, doc: dict[str, Any]) -> dict[str, str]:
+        """The table's `ETag`."""
+        if self.ref is not None and doc == self.doc:
+            return etag_header({"version": self.version})
+        return self.load_headers(doc)
+
+
 def _numbered(
     records: list[Any], represent: Callable[[Any], dict[str, Any]], paging: Any
 ) -> dict[str, Any]:
@@ -828,6 +874,17 @@ def _numbered(
         if len(items) > paging.limit:
             break
     return page(items, positions, paging.limit)
+
+
+def _check_comparable(name: str) -> None:
+    """A partner's name must keep a character once normalized (§16.7): white space alone is
+    no name two partners could be told apart by."""
+    if not normalized_name(name):
+        raise invalid("name", "String should have at least 1 character")
+
+
+def _is_slug(value: str) -> bool:
+    return len(value) <= 100 and re.fullmatch(SLUG, value) is not None
 
 
 def _is_uuid(value: str) -> bool:
@@ -862,6 +919,7 @@ def install_errors(api: FastAPI) -> None:
             if isinstance(error, domain.PartnerNameTakenError)
             else None
         )
+        field = getattr(error, "field", None) or field
         problem = (
             invalid(field, str(error), slug=slug)
             if status == 422

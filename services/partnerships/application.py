@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
-from typing import Any, Protocol
+from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError
@@ -33,6 +34,7 @@ from shared.external_refs import holder_of, reference_claims
 from shared.persistence import CommandContext, Database
 
 RETAILER = "detaillant"
+R = TypeVar("R")
 Claims = tuple[tuple[str, str], ...]
 
 
@@ -50,6 +52,14 @@ class Sectors(Protocol):
         """True when the slug is on the sector list."""
 
 
+class Recorded(NamedTuple, Generic[R]):
+    """A sub-record of a table a command recorded (or found), and the table's version after."""
+
+    record: R
+    created: bool
+    version: int
+
+
 class KnownReference(Exception):
     """A create names an `external_ref` a record already holds: that record answers."""
 
@@ -58,8 +68,22 @@ class KnownReference(Exception):
         self.holder = UUID(holder)
 
 
+NAME_CLAIM = "partner-name:"
+CLAIM_WIDTH = 300
+"""The width of `coop_unique_claims.claim_key`."""
+
+
+def name_claim(name: str) -> str:
+    """The unique-claim key of a normalized name; a name too long for the key goes by its
+    SHA-256, so two long names that differ only past the key's width never collide."""
+    key = f"{NAME_CLAIM}{name}"
+    if len(key) <= CLAIM_WIDTH:
+        return key
+    return f"{NAME_CLAIM}sha256:{hashlib.sha256(name.encode()).hexdigest()}"
+
+
 def _name_claims(names: set[str], partner_id: UUID) -> Claims:
-    return tuple((f"partner-name:{name}"[:300], str(partner_id)) for name in sorted(names))
+    return tuple((name_claim(name), str(partner_id)) for name in sorted(names))
 
 
 class Partnerships(CoopApplication):
@@ -279,13 +303,13 @@ class Partnerships(CoopApplication):
         *,
         joined_on: date,
         context: CommandContext | None = None,
-    ) -> tuple[TableMember, bool]:
-        """A member cooperative joins the table; True when it is new (else the existing one)."""
+    ) -> Recorded[TableMember]:
+        """A member cooperative joins the table; created when it is new (else the existing one)."""
         table = self.table(table_id)
         table.check_active()
         existing = table.member(cooperative_id)
         if existing is not None:
-            return existing, False
+            return Recorded(existing, False, table.version)
         if not self.members.is_member_on(str(cooperative_id), joined_on):
             raise CooperativeNotMemberError(
                 f"the cooperative {cooperative_id} is not a member on {joined_on}"
@@ -293,7 +317,7 @@ class Partnerships(CoopApplication):
             )
         member = table.add_member(cooperative_id, joined_on)
         self.record(context, table)
-        return member, True
+        return Recorded(member, True, table.version)
 
     def remove_member(
         self,
@@ -322,12 +346,12 @@ class Partnerships(CoopApplication):
         partner_ids: list[UUID],
         external_ref: str | None = None,
         context: CommandContext | None = None,
-    ) -> tuple[TableAction, bool]:
+    ) -> Recorded[TableAction]:
         """Record a table action; an external reference already held answers its record."""
         table = self.table(table_id)
         known = self._table_reference(table, "table_action", external_ref)
         if isinstance(known, TableAction):
-            return known, False
+            return Recorded(known, False, table.version)
         table.check_active()
         self._check_partners(partner_ids)
         action = table.log_action(
@@ -339,7 +363,7 @@ class Partnerships(CoopApplication):
             external_ref=external_ref,
         )
         self._save(context, table, claims=reference_claims("table_action", external_ref, table_id))
-        return action, True
+        return Recorded(action, True, table.version)
 
     def withdraw_action(
         self,
@@ -367,13 +391,14 @@ class Partnerships(CoopApplication):
         note: str | None,
         external_ref: str | None = None,
         context: CommandContext | None = None,
-    ) -> tuple[RetailPlacement, bool]:
+    ) -> Recorded[RetailPlacement]:
         """Reserve space at a retailer for the table's products."""
         table = self.table(table_id)
         known = self._table_reference(table, "retail_placement", external_ref)
         if isinstance(known, RetailPlacement):
-            return known, False
+            return Recorded(known, False, table.version)
         table.check_active()
+        table.check_no_open_placement(retailer_id)
         try:
             retailer = self.partner(retailer_id)
         except PartnerNotFoundError:
@@ -387,7 +412,7 @@ class Partnerships(CoopApplication):
         self._save(
             context, table, claims=reference_claims("retail_placement", external_ref, table_id)
         )
-        return placement, True
+        return Recorded(placement, True, table.version)
 
     def end_placement(
         self,
@@ -460,11 +485,11 @@ class Partnerships(CoopApplication):
                 ) from None
 
     def _check_names_free(self, names: set[str], partner_id: UUID) -> None:
-        for key, owner in _name_claims(names, partner_id):
-            holder = self.database.claim_holder(key)
-            if holder is not None and holder != owner:
+        for name in sorted(names):
+            holder = self.database.claim_holder(name_claim(name))
+            if holder is not None and holder != str(partner_id):
                 raise PartnerNameTakenError(
-                    f"another partner already goes by the name {key.partition(':')[2]!r}", holder
+                    f"another partner already goes by the name {name!r}", holder
                 )
 
     def _save(
@@ -482,11 +507,12 @@ class Partnerships(CoopApplication):
         try:
             self.record(context, aggregate)
         except EventStoreConflict:
-            for key, owner in claims:
+            # A reference already held answers its record before any name is refused (§16.5).
+            for key, owner in sorted(claims, key=lambda c: c[0].startswith(NAME_CLAIM)):
                 holder = self.database.claim_holder(key)
                 if holder in (None, owner):
                     continue
-                if key.startswith("partner-name:"):
+                if key.startswith(NAME_CLAIM):
                     raise PartnerNameTakenError(
                         "another partner already goes by one of these names", holder
                     ) from None

@@ -158,7 +158,7 @@ class ResearchProject(Aggregate):
         found = {k: v for k, v in proposed.items() if getattr(self, k) != v}
         started_on = found.get("started_on", self.started_on)
         if self.ended_on is not None and self.ended_on < started_on:
-            raise ProjectDateError("started_on cannot be after the project's end")
+            raise ProjectDateError("started_on cannot be after the project's end", "started_on")
         return found
 
     @event(Updated)
@@ -172,7 +172,7 @@ class ResearchProject(Aggregate):
         if self.ended_on is not None:
             raise ProjectCompletedError("the project is already completed")
         if ended_on < self.started_on:
-            raise ProjectDateError("ended_on cannot be before started_on")
+            raise ProjectDateError("ended_on cannot be before started_on", "ended_on")
         self._complete(ended_on)
 
     @event(Completed)
@@ -338,7 +338,7 @@ class SectorTable(Aggregate):
         if current is None:
             raise TableMemberNotFoundError(f"{cooperative_id} is not a member of the table")
         if left_on <= current.joined_on:
-            raise TableDateError("left_on must be after the member's joined_on")
+            raise TableDateError("left_on must be after the member's joined_on", "left_on")
         self._remove_member(cooperative_id, left_on)
 
     @event(MemberRemoved)
@@ -402,10 +402,14 @@ class SectorTable(Aggregate):
     ) -> RetailPlacement:
         """Reserve space at a retailer; one open placement per retailer."""
         self.check_active()
-        if any(p.is_open and p.retailer_id == retailer_id for p in self.placements.values()):
-            raise PlacementOpenError("this retailer already has an open placement with the table")
+        self.check_no_open_placement(retailer_id)
         self._secure_placement(placement_id, retailer_id, started_on, note, external_ref)
         return self.placements[placement_id]
+
+    def check_no_open_placement(self, retailer_id: UUID) -> None:
+        """One open placement per retailer and table (409 before any business 422)."""
+        if any(p.is_open and p.retailer_id == retailer_id for p in self.placements.values()):
+            raise PlacementOpenError("this retailer already has an open placement with the table")
 
     @event(PlacementSecured)
     def _secure_placement(
@@ -433,7 +437,7 @@ class SectorTable(Aggregate):
         if not placement.is_open:
             raise PlacementEndedError("the placement has already ended")
         if ended_on < placement.started_on:
-            raise TableDateError("ended_on cannot be before the placement's started_on")
+            raise TableDateError("ended_on cannot be before the placement's started_on", "ended_on")
         self._end_placement(placement_id, placement.retailer_id, ended_on)
         return self.placements[placement_id]
 
@@ -447,7 +451,7 @@ class SectorTable(Aggregate):
         if any(p.is_open for p in self.placements.values()):
             raise PlacementOpenError("end the table's open placements before dissolving it")
         if dissolved_on < self.formed_on:
-            raise TableDateError("dissolved_on cannot be before formed_on")
+            raise TableDateError("dissolved_on cannot be before formed_on", "dissolved_on")
         self._dissolve(dissolved_on)
 
     @event(Dissolved)
@@ -523,7 +527,15 @@ class ProjectCompletedError(PartnershipsError):
     """The research project is already completed."""
 
 
-class ProjectDateError(PartnershipsError):
+class DateOrderError(PartnershipsError):
+    """A date out of order with another of the record's; `field` names the one refused."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class ProjectDateError(DateOrderError):
     """A project cannot end before it starts."""
 
 
@@ -531,7 +543,7 @@ class TableDissolvedError(PartnershipsError):
     """The table is dissolved."""
 
 
-class TableDateError(PartnershipsError):
+class TableDateError(DateOrderError):
     """A date of the table's records is out of order."""
 
 

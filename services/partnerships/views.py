@@ -12,6 +12,7 @@ from services.partnerships.domain import (
     RetailPlacement,
     SectorTable,
     TableAction,
+    TableMember,
 )
 from shared.application import CoopApplication
 from shared.documents import DocumentView, document_table
@@ -91,16 +92,18 @@ def represent_table(table: SectorTable) -> dict[str, Any]:
         "formed_on": table.formed_on.isoformat(),
         "status": table.status,
         "dissolved_on": table.dissolved_on.isoformat() if table.dissolved_on else None,
-        "members": [
-            {
-                "cooperative_id": str(m.cooperative_id),
-                "joined_on": m.joined_on.isoformat(),
-                "left_on": m.left_on.isoformat() if m.left_on else None,
-            }
-            for m in table.members.values()
-        ],
+        "members": [represent_member(m) for m in table.members.values()],
         "external_ref": table.external_ref,
         "version": table.version,
+    }
+
+
+def represent_member(member: TableMember) -> dict[str, Any]:
+    """A table member as answered."""
+    return {
+        "cooperative_id": str(member.cooperative_id),
+        "joined_on": member.joined_on.isoformat(),
+        "left_on": member.left_on.isoformat() if member.left_on else None,
     }
 
 

@@ -1,4 +1,8 @@
-"""The four services as real processes, and the checks every fault test ends with."""
+"""The services as real processes, and the checks every fault test ends with.
+
+The four services of v1 run by default; a platform built with `WITH_PARTNERSHIPS` runs the
+partnerships service too, and a plan made with `plan_load(seed, partnerships=True)` loads it.
+"""
 
 from __future__ import annotations
 
@@ -23,10 +27,12 @@ from tests.faults.workload import FISCAL_YEAR, YEAR_END, Ledger
 from tests.support import ServiceProcess
 
 SERVICES = ("membership", "events", "ambassadors", "reporting")
+WITH_PARTNERSHIPS = (*SERVICES, "partnerships")
 STREAMS = {
     "COOP_MEMBERSHIP": "membership",
     "COOP_EVENTS": "events",
     "COOP_AMBASSADORS": "ambassadors",
+    "COOP_PARTNERSHIPS": "partnerships",
 }
 STREAM_OF_EVENT = {
     "CoopJoined": "COOP_MEMBERSHIP",
@@ -41,6 +47,24 @@ STREAM_OF_EVENT = {
     "AmbassadorActionLogged": "COOP_AMBASSADORS",
     "AmbassadorRetired": "COOP_AMBASSADORS",
     "AmbassadorDeactivated": "COOP_AMBASSADORS",
+    **dict.fromkeys(
+        (
+            "PartnerRegistered",
+            "PartnerUpdated",
+            "PartnerDeactivated",
+            "ResearchProjectStarted",
+            "ResearchProjectCompleted",
+            "SectorTableFormed",
+            "SectorTableMemberAdded",
+            "SectorTableMemberRemoved",
+            "SectorTableActionLogged",
+            "SectorTableActionWithdrawn",
+            "RetailPlacementSecured",
+            "RetailPlacementEnded",
+            "SectorTableDissolved",
+        ),
+        "COOP_PARTNERSHIPS",
+    ),
 }
 CUTOFFS = (YEAR_END, date(2024, 2, 29))
 CRASH_POINTS = Path(__file__).resolve().parent / "crashpoints"
@@ -55,10 +79,18 @@ def crash_point(spec: str) -> dict[str, str]:
 class Platform:
     """`coop serve` for each service, each with its own data dir, on one NATS URL."""
 
-    def __init__(self, root: Path, nats_url: str, **env: dict[str, str]) -> None:
+    def __init__(
+        self,
+        root: Path,
+        nats_url: str,
+        names: tuple[str, ...] = SERVICES,
+        *,
+        start_timeout: float = 90,
+        **env: dict[str, str],
+    ) -> None:
+        self.start_timeout = start_timeout
         self.services = {
-            name: ServiceProcess(name, root / name, nats_url, **env.get(name, {}))
-            for name in SERVICES
+            name: ServiceProcess(name, root / name, nats_url, **env.get(name, {})) for name in names
         }
 
     @property
@@ -71,12 +103,16 @@ class Platform:
         """The reporting service."""
         return self.services["reporting"]
 
-    def start(self, *names: str, wait_ready: bool = True, timeout: float = 30) -> Platform:
+    def start(self, *names: str, wait_ready: bool = True, timeout: float | None = None) -> Platform:
         """Start these services (all by default) side by side; wait until they answer."""
-        chosen = names or SERVICES
+        chosen = names or tuple(self.services)
         with ThreadPoolExecutor(len(chosen)) as pool:
             for started in [
-                pool.submit(self.services[n].start, wait_ready=wait_ready, timeout=timeout)
+                pool.submit(
+                    self.services[n].start,
+                    wait_ready=wait_ready,
+                    timeout=timeout or self.start_timeout,
+                )
                 for n in chosen
             ]:
                 started.result()
@@ -86,7 +122,7 @@ class Platform:
         """kill -9 one service, then start it again on the same port and data dir."""
         process = self.services[name]
         process.kill()
-        process.start(wait_ready=wait_ready)
+        process.start(wait_ready=wait_ready, timeout=self.start_timeout)
 
     def revive(self, name: str, *, wait_ready: bool = True) -> None:
         """Start a service that died at its crash point again, without the crash point."""
@@ -94,7 +130,7 @@ class Platform:
         assert process.process is not None
         assert process.process.wait(30) == CRASH_EXIT_STATUS, process.log_path.read_text()[-2000:]
         process.env.pop("COOP_FAULT_CRASH", None)
-        process.start(wait_ready=wait_ready)
+        process.start(wait_ready=wait_ready, timeout=self.start_timeout)
 
     def stop(self) -> None:
         """SIGTERM every service."""
@@ -171,7 +207,7 @@ async def _read_streams(nats_url: str) -> dict[str, list[StreamMessage]]:
 
 
 def read_streams(nats_url: str) -> dict[str, list[StreamMessage]]:
-    """Every message of the three streams, in stream order."""
+    """Every message of the services' streams, in stream order."""
     return asyncio.run(_read_streams(nats_url))
 
 

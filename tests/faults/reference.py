@@ -1,4 +1,4 @@
-"""The indicators of CONTRACT §5 computed directly from a ledger of accepted commands.
+"""The indicators of CONTRACT §5 and §12 computed directly from a ledger of accepted commands.
 
 Plain Python over the ledger, sharing no code with the reporting service: the figures the
 service must show when it has applied every accepted command exactly once.
@@ -6,11 +6,40 @@ service must show when it has applied every accepted command exactly once.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from tests.faults.workload import ACTIVITY_TYPES, REGIONS, YEAR_START, Ledger
+from tests.faults.workload import (
+    ACTIVITY_TYPES,
+    REGIONS,
+    TABLE_ACTION_KINDS,
+    YEAR_START,
+    Ledger,
+)
+
+PARTNER_KINDS = (
+    "developpement_economique",
+    "economie_sociale",
+    "reseau_cooperatif",
+    "recherche",
+    "detaillant",
+    "institution",
+    "autre",
+)
+NOT_IN_DIRECTORY = "non_repertorie"
+
+
+def _compared(name: str) -> str:
+    """A name as §16.7 compares it, written here again from the contract's words."""
+    apostrophes = "".join("'" if c in "\u2019\u2018\u02bc`\u00b4" else c for c in name)
+    dashes = "".join(
+        "-" if c == "\u2212" or unicodedata.category(c) == "Pd" else c for c in apostrophes
+    )
+    folded = unicodedata.normalize("NFKC", dashes).casefold()
+    return re.sub(r"\s+", " ", folded).strip()
 
 
 def _active(periods: list[list[date | None]], day: date) -> bool:
@@ -80,13 +109,18 @@ def expected_indicators(ledger: Ledger, cutoff: date, start: date = YEAR_START) 
 
     cine_people, cine_regions = reach("cine_discussion")
     parcours_people, parcours_regions = reach("parcours_coop")
-    partners = {
-        p.strip().casefold()
-        for a in counted.values()
-        if a.type == "cine_discussion"
-        for p in a.partners
-        if p.strip()
+    names = {
+        _compared(p) for a in counted.values() if a.type == "cine_discussion" for p in a.partners
+    } - {""}
+    directory = {
+        _compared(n): (partner_id, partner.kind)
+        for partner_id, partner in ledger.partners.items()
+        for n in (partner.name, *partner.aliases)
     }
+    partners = {directory.get(n, (n, NOT_IN_DIRECTORY)) for n in names}
+    partners_by_kind = dict.fromkeys((*PARTNER_KINDS, NOT_IN_DIRECTORY), 0)
+    for _, kind in partners:
+        partners_by_kind[kind] += 1
     actions = [(m, n) for m, d, n in ledger.actions if in_year(d)]
     return {
         "members.total": total,
@@ -107,6 +141,7 @@ def expected_indicators(ledger: Ledger, cutoff: date, start: date = YEAR_START) 
         "outreach.people_reached": cine_people,
         "outreach.regions": cine_regions,
         "outreach.partners": len(partners),
+        "outreach.partners_by_kind": partners_by_kind,
         "parcours.sessions": by_type["parcours_coop"],
         "parcours.participants": parcours_people,
         "parcours.regions": parcours_regions,
@@ -117,5 +152,50 @@ def expected_indicators(ledger: Ledger, cutoff: date, start: date = YEAR_START) 
             1
             for m in ledger.ambassadors.values()
             if m.enrolled_on <= cutoff and (m.ended_on is None or m.ended_on > cutoff)
+        ),
+        **_partnerships(ledger, active, start, cutoff),
+    }
+
+
+def _partnerships(
+    ledger: Ledger, active: dict[str, Any], start: date, cutoff: date
+) -> dict[str, Any]:
+    """§12's research and sector-table indicators."""
+
+    def open_on(first: date, end: date | None) -> bool:
+        return first <= cutoff and (end is None or end > cutoff)
+
+    projects = [
+        p
+        for p in ledger.projects.values()
+        if p.started_on <= cutoff and (p.ended_on is None or p.ended_on >= start)
+    ]
+    tables = [t for t in ledger.tables.values() if open_on(t.formed_on, t.dissolved_on)]
+    actions_by_kind = dict.fromkeys(TABLE_ACTION_KINDS, 0)
+    for table in ledger.tables.values():
+        for action_id, (kind, performed_on) in table.actions.items():
+            if action_id not in table.withdrawn and start <= performed_on <= cutoff:
+                actions_by_kind[kind] += 1
+    return {
+        "research.projects": len(projects),
+        "research.partners": len({i for p in projects for i in p.partner_ids}),
+        "sector_tables.active": len(tables),
+        "sector_tables.member_cooperatives": len(
+            {
+                coop
+                for t in tables
+                for coop, (joined_on, left_on) in t.members.items()
+                if coop in active and joined_on is not None and open_on(joined_on, left_on)
+            }
+        ),
+        "sector_tables.actions": sum(actions_by_kind.values()),
+        "sector_tables.actions_by_kind": actions_by_kind,
+        "sector_tables.retailers": len(
+            {
+                retailer
+                for t in ledger.tables.values()
+                for retailer, started_on, ended_on in t.placements.values()
+                if open_on(started_on, ended_on)
+            }
         ),
     }

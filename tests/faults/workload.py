@@ -3,11 +3,15 @@
 `plan_load(seed)` decides every command before the first request: cooperatives that join,
 leave and come back, profile changes, activities of every type (a few cancelled, a few
 outside the fiscal year), attendances (some sent twice), public attendance, ambassadors with
-their actions, retirements, and a departure whose policy deactivates ambassadors. Every
+their actions, retirements, and a departure whose policy deactivates ambassadors; with
+`partnerships=True`, also partners (some named as the activities name them, one changed, one
+deactivated), research projects (some completed), sector tables with members who join and
+leave, actions (one withdrawn), retail placements opened and ended, and a dissolution. Every
 command is valid when its dependencies have been accepted, so each one must end in a 2xx.
 
 `Loader` sends the plan in order, each POST with its own `Idempotency-Key`. A connection
-error (a service killed or restarting) is retried with the same key; a 422
+error (a service killed or restarting) is retried with the same key (a DELETE retried after
+one may find its record already gone: that 404 is its first answer, lost); a 422
 `cooperative-not-member` (the service's membership view not caught up yet) is retried later
 while other commands go on. Any other answer is an anomaly. The `Ledger` keeps only what was
 accepted, as the answers told it: it is the reference the reporting figures are compared with.
@@ -71,6 +75,8 @@ class Step:
     body: dict[str, Any]
     needs: tuple[str, ...] = ()
     creates: Ref | None = None
+    sub: Ref | None = None
+    """A sub-record the path names after the target (a placement, a table's member)."""
 
     @property
     def service(self) -> str:
@@ -79,6 +85,8 @@ class Step:
             return "membership"
         if self.kind in ("enroll", "act", "retire"):
             return "ambassadors"
+        if self.kind in PARTNERSHIP_KINDS:
+            return "partnerships"
         return "events"
 
 
@@ -137,8 +145,11 @@ class _Planner:
         return max((d, s) for d, s in self.membership_steps[coop.name] if d <= day)[1]
 
 
-def plan_load(seed: int, *, scale: int = 1) -> list[Step]:
-    """A few hundred commands per `scale`, in a random order that respects dependencies."""
+def plan_load(seed: int, *, scale: int = 1, partnerships: bool = False) -> list[Step]:
+    """A few hundred commands per `scale`, in a random order that respects dependencies.
+
+    The same seed plans the same v1 commands with or without `partnerships`.
+    """
     p = _Planner(seed)
     rng = p.rng
     veterans = [
@@ -256,7 +267,108 @@ def plan_load(seed: int, *, scale: int = 1) -> list[Step]:
                 "retire", ambassador, {"retired_on": retired_on.isoformat()}, enroll.name, *actions
             )
     p.leave(policy_coop, policy_left_on, *policy_needs)  # its ambassadors are deactivated
+    if partnerships:
+        _plan_partnerships(p, coops, scale)
     return _interleave(p.steps, rng)
+
+
+TABLE_ACTION_KINDS = ("visibilite", "representation", "mutualisation", "autre")
+
+
+def _plan_partnerships(p: _Planner, coops: list[Ref], scale: int) -> None:
+    """Partners, research projects and sector tables (contract §12) over the plan's members."""
+    rng = p.rng
+
+    def partner(name: str, kind: str, **extra: Any) -> Step:
+        step = p.add("partner", None, {"name": name, "kind": kind, **extra})
+        step.creates = Ref(f"partner-{len(p.steps)}")
+        return step
+
+    # Named as the activities name them: one partner under two spellings, two under one.
+    pole = partner("Pôle d’économie  sociale du Bas\u2011Saint\u2011Laurent", "economie_sociale",
+                   region="01")  # fmt: skip
+    cqcm = partner("Conseil québécois de la coopération et de la mutualité", "autre",
+                   aliases=["Agent.e.s jeunesse du CQCM", "CQCM"])  # fmt: skip
+    p.add("partner_update", cqcm.creates, {"kind": "reseau_cooperatif"}, cqcm.name)
+    researchers = [
+        partner(f"Université d'essai {n}", "recherche", region=rng.choice(REGIONS))
+        for n in range(3 * scale)
+    ]
+    funder = partner("Fonds d'essai", "institution")
+    retailers = [partner(f"Épicerie d'essai {n}", "detaillant") for n in range(4 * scale)]
+    gone = rng.choice(researchers)
+    p.add("deactivate", gone.creates, {}, gone.name)
+
+    others = [pole, cqcm, funder]
+    for number in range(5 * scale):
+        chosen = rng.sample(researchers, rng.randint(1, 2)) + rng.sample(others, rng.randint(0, 1))
+        started_on = _day(rng, date(2021, 1, 1), YEAR_END)
+        body = {"title": f"Recherche d'essai {number}",
+                "partner_ids": [s.creates for s in chosen],
+                "started_on": started_on.isoformat()}  # fmt: skip
+        if rng.random() < 0.5:
+            body["theme"] = "coopératives de travail"
+        start = p.add("project", None, body, *(s.name for s in chosen))
+        start.creates = Ref(f"project-{number}")
+        if rng.random() < 0.5:
+            ended_on = _day(rng, started_on, started_on + timedelta(days=700))
+            p.add("complete", start.creates, {"ended_on": ended_on.isoformat()}, start.name)
+
+    for number in range(3 * scale):
+        formed_on = _day(rng, date(2022, 1, 1), date(2024, 3, 31))
+        body = {"name": f"Table d'essai {number}", "sector": rng.choice(SECTORS),
+                "formed_on": formed_on.isoformat()}  # fmt: skip
+        form = p.add("table", None, body)
+        table = form.creates = Ref(f"table-{number}")
+        steps = [form.name]
+        for coop in rng.sample(coops, 4):
+            days = [
+                d for d in (_day(rng, date(2021, 1, 1), YEAR_END) for _ in range(20))
+                if _member_on(p.periods[coop.name], d)
+            ]  # fmt: skip
+            if not days:
+                continue
+            joined_on = days[0]
+            body = {"cooperative_id": coop, "joined_on": joined_on.isoformat()}
+            joined = p.add("member", table, body, form.name, p.membership_needs(coop, joined_on))
+            steps.append(joined.name)
+            if rng.random() < 0.3:
+                left_on = joined_on + timedelta(days=rng.randint(1, 400))
+                left = p.add("member_leave", table, {"left_on": left_on.isoformat()}, joined.name)
+                left.sub = coop
+                steps.append(left.name)
+        for _ in range(rng.randint(1, 4)):
+            body = {"kind": rng.choice(TABLE_ACTION_KINDS), "title": "Action d'essai",
+                    "performed_on": _day(rng, formed_on, YEAR_END).isoformat()}  # fmt: skip
+            needs = [form.name]
+            if rng.random() < 0.3:
+                cited = rng.choice([pole, cqcm, *retailers])
+                body["partner_ids"] = [cited.creates]
+                needs.append(cited.name)
+            logged = p.add("table_action", table, body, *needs)
+            logged.creates = Ref(f"action-{len(p.steps)}")
+            steps.append(logged.name)
+            if rng.random() < 0.2:
+                withdrawn = p.add("withdraw_action", table, {"reason": "doublon"}, logged.name)
+                withdrawn.sub = logged.creates
+                steps.append(withdrawn.name)
+        for shop in rng.sample(retailers, rng.randint(1, len(retailers))):
+            started_on = _day(rng, formed_on, YEAR_END)
+            body = {"retailer_id": shop.creates, "started_on": started_on.isoformat()}
+            if rng.random() < 0.5:
+                body["note"] = "Tablette des produits locaux"
+            placed = p.add("placement", table, body, form.name, shop.name)
+            placed.creates = Ref(f"placement-{len(p.steps)}")
+            steps.append(placed.name)
+            if number == 0 or rng.random() < 0.4:
+                ended_on = _day(rng, started_on, started_on + timedelta(days=300))
+                ended = p.add("end_placement", table, {"ended_on": ended_on.isoformat()},
+                              placed.name)  # fmt: skip
+                ended.sub = placed.creates
+                steps.append(ended.name)
+        if number == 0:
+            dissolved_on = _day(rng, formed_on, YEAR_END)
+            p.add("dissolve", table, {"dissolved_on": dissolved_on.isoformat()}, *steps)
 
 
 def _interleave(steps: list[Step], rng: random.Random) -> list[Step]:
@@ -304,6 +416,36 @@ class Ambassador:
 
 
 @dataclass
+class Partner:
+    """What was accepted about a partner of the directory."""
+
+    name: str
+    kind: str
+    aliases: list[str]
+
+
+@dataclass
+class ResearchProject:
+    """What was accepted about a research project."""
+
+    partner_ids: list[str]
+    started_on: date
+    ended_on: date | None = None
+
+
+@dataclass
+class SectorTable:
+    """What was accepted about a sector table and its records."""
+
+    formed_on: date
+    dissolved_on: date | None = None
+    members: dict[str, list[date | None]] = field(default_factory=dict)
+    actions: dict[str, tuple[str, date]] = field(default_factory=dict)
+    withdrawn: set[str] = field(default_factory=set)
+    placements: dict[str, list[Any]] = field(default_factory=dict)
+
+
+@dataclass
 class Ledger:
     """Everything the services accepted, as their answers told it."""
 
@@ -313,6 +455,9 @@ class Ledger:
     public: list[tuple[str, int, str | None]] = field(default_factory=list)
     ambassadors: dict[str, Ambassador] = field(default_factory=dict)
     actions: list[tuple[str, date, int]] = field(default_factory=list)
+    partners: dict[str, Partner] = field(default_factory=dict)
+    projects: dict[str, ResearchProject] = field(default_factory=dict)
+    tables: dict[str, SectorTable] = field(default_factory=dict)
     events: Counter[str] = field(default_factory=Counter)
 
     def record(self, step: Step, target_id: str | None, body: dict[str, Any], answer: Any) -> None:
@@ -397,6 +542,72 @@ class Ledger:
         self.ambassadors[ambassador_id].ended_on = date.fromisoformat(body["retired_on"])
         self.events["AmbassadorRetired"] += 1
 
+    def _partner(self, _: str | None, body: dict[str, Any], answer: dict[str, Any]) -> None:
+        self.partners[answer["id"]] = Partner(body["name"], body["kind"], body.get("aliases", []))
+        self.events["PartnerRegistered"] += 1
+
+    def _partner_update(self, partner_id: str | None, body: dict[str, Any], _: Any) -> None:
+        assert partner_id is not None
+        partner = self.partners[partner_id]
+        if body.get("kind", partner.kind) != partner.kind:
+            partner.kind = body["kind"]
+            self.events["PartnerUpdated"] += 1
+
+    def _deactivate(self, _: str | None, _body: dict[str, Any], _answer: Any) -> None:
+        self.events["PartnerDeactivated"] += 1
+
+    def _project(self, _: str | None, body: dict[str, Any], answer: dict[str, Any]) -> None:
+        started_on = date.fromisoformat(body["started_on"])
+        self.projects[answer["id"]] = ResearchProject(list(body["partner_ids"]), started_on)
+        self.events["ResearchProjectStarted"] += 1
+
+    def _complete(self, project_id: str | None, body: dict[str, Any], _: Any) -> None:
+        assert project_id is not None
+        self.projects[project_id].ended_on = date.fromisoformat(body["ended_on"])
+        self.events["ResearchProjectCompleted"] += 1
+
+    def _table(self, _: str | None, body: dict[str, Any], answer: dict[str, Any]) -> None:
+        self.tables[answer["id"]] = SectorTable(date.fromisoformat(body["formed_on"]))
+        self.events["SectorTableFormed"] += 1
+
+    def _member(self, table_id: str | None, body: dict[str, Any], _: Any) -> None:
+        assert table_id is not None
+        joined_on = date.fromisoformat(body["joined_on"])
+        self.tables[table_id].members[body["cooperative_id"]] = [joined_on, None]
+        self.events["SectorTableMemberAdded"] += 1
+
+    def _member_leave(self, table_id: str | None, body: dict[str, Any], answer: Any) -> None:
+        assert table_id is not None
+        self.tables[table_id].members[answer["sub"]][1] = date.fromisoformat(body["left_on"])
+        self.events["SectorTableMemberRemoved"] += 1
+
+    def _table_action(self, table_id: str | None, body: dict[str, Any], answer: Any) -> None:
+        assert table_id is not None
+        performed_on = date.fromisoformat(body["performed_on"])
+        self.tables[table_id].actions[answer["id"]] = (body["kind"], performed_on)
+        self.events["SectorTableActionLogged"] += 1
+
+    def _withdraw_action(self, table_id: str | None, _body: dict[str, Any], answer: Any) -> None:
+        assert table_id is not None
+        self.tables[table_id].withdrawn.add(answer["sub"])
+        self.events["SectorTableActionWithdrawn"] += 1
+
+    def _placement(self, table_id: str | None, body: dict[str, Any], answer: Any) -> None:
+        assert table_id is not None
+        started_on = date.fromisoformat(body["started_on"])
+        self.tables[table_id].placements[answer["id"]] = [body["retailer_id"], started_on, None]
+        self.events["RetailPlacementSecured"] += 1
+
+    def _end_placement(self, table_id: str | None, body: dict[str, Any], answer: Any) -> None:
+        assert table_id is not None
+        self.tables[table_id].placements[answer["id"]][2] = date.fromisoformat(body["ended_on"])
+        self.events["RetailPlacementEnded"] += 1
+
+    def _dissolve(self, table_id: str | None, body: dict[str, Any], _: Any) -> None:
+        assert table_id is not None
+        self.tables[table_id].dissolved_on = date.fromisoformat(body["dissolved_on"])
+        self.events["SectorTableDissolved"] += 1
+
 
 PATHS = {
     "join": ("POST", "/v1/cooperatives"),
@@ -410,8 +621,31 @@ PATHS = {
     "enroll": ("POST", "/v1/ambassadors"),
     "act": ("POST", "/v1/ambassadors/{id}/actions"),
     "retire": ("POST", "/v1/ambassadors/{id}/retirement"),
+    "partner": ("POST", "/v1/partners"),
+    "partner_update": ("PATCH", "/v1/partners/{id}"),
+    "deactivate": ("POST", "/v1/partners/{id}/deactivation"),
+    "project": ("POST", "/v1/research-projects"),
+    "complete": ("POST", "/v1/research-projects/{id}/completion"),
+    "table": ("POST", "/v1/sector-tables"),
+    "member": ("POST", "/v1/sector-tables/{id}/members"),
+    "member_leave": ("DELETE", "/v1/sector-tables/{id}/members/{sub}"),
+    "table_action": ("POST", "/v1/sector-tables/{id}/actions"),
+    "withdraw_action": ("DELETE", "/v1/sector-tables/{id}/actions/{sub}"),
+    "placement": ("POST", "/v1/sector-tables/{id}/retail-placements"),
+    "end_placement": ("POST", "/v1/sector-tables/{id}/retail-placements/{sub}/end"),
+    "dissolve": ("POST", "/v1/sector-tables/{id}/dissolution"),
 }
-ACCEPTED = {"join": {201}, "schedule": {201}, "public": {201}, "enroll": {201}, "act": {201}}
+PARTNERSHIP_KINDS = frozenset(list(PATHS)[11:])
+CREATED = frozenset({201})
+ACCEPTED = {
+    **dict.fromkeys(
+        ("join", "schedule", "public", "enroll", "act", "partner", "project", "table", "member",
+         "table_action", "placement"),
+        CREATED,
+    ),
+    "member_leave": frozenset({204}),
+    "withdraw_action": frozenset({204}),
+}  # fmt: skip
 
 
 class Loader:
@@ -438,6 +672,8 @@ class Loader:
         self.connection_retries = 0
         self.anomalies: list[str] = []
         self.answers: list[tuple[float, str, int]] = []
+        self.cut_off: set[str] = set()
+        """Steps whose request a lost connection cut off at least once."""
         self._thread: threading.Thread | None = None
         self._progress = threading.Condition()
 
@@ -520,25 +756,34 @@ class Loader:
     def _resolve(self, value: Any) -> Any:
         if isinstance(value, Ref):
             return self.ids[value.name]
+        if isinstance(value, list):
+            return [self._resolve(v) for v in value]
         return value
 
     def _send(self, http: httpx.Client, step: Step) -> str:
         method, template = PATHS[step.kind]
         target_id = self.ids[step.target.name] if step.target else None
-        url = self.urls[step.service] + template.format(id=target_id)
+        sub_id = self._resolve(step.sub) if step.sub else None
+        url = self.urls[step.service] + template.format(id=target_id, sub=sub_id)
         body = {k: self._resolve(v) for k, v in step.body.items()}
         headers = {"Idempotency-Key": f"{self.run_key}-{step.name}"} if method == "POST" else {}
+        sent = {"params": body} if method == "DELETE" else {"json": body}
         try:
-            response = http.request(method, url, json=body, headers=headers)
+            response = http.request(method, url, headers=headers, **sent)
         except httpx.TransportError:
             self.connection_retries += 1
+            self.cut_off.add(step.name)
             return "retry"
         self.answers.append((time.monotonic(), step.service, response.status_code))
         expected = ACCEPTED.get(step.kind, {200, 201} if step.kind == "attend" else {200})
+        if method == "DELETE" and step.name in self.cut_off:
+            expected = {*expected, 404}  # the cut-off attempt did it; its 204 was lost
         if response.status_code in expected:
-            answer = response.json()
+            answer = response.json() if response.content else {}
             if step.creates is not None:
                 self.ids[step.creates.name] = answer["id"]
+            if sub_id is not None:
+                answer = {"id": sub_id, "sub": sub_id, **answer}
             new = response.status_code == 201 or step.kind != "attend"
             self.ledger.record(step, target_id, body, answer if new else None)
             return "accepted"
