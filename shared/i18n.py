@@ -86,15 +86,15 @@ def is_catalog_message(message: str) -> bool:
     return translate(message, "en") != message
 
 
-_TEXT_TYPES = (b"text/html", b"text/csv", b"text/markdown", b"text/plain")
 
 
 class LanguageHeaders:
-    """ASGI middleware: pages and documents for people carry `Content-Language` and `Vary`.
+    """ASGI middleware: every answer carries `Content-Language` and `Vary: Accept-Language`
+    (contract §16.13).
 
-    An answer in a language-dependent text format (HTML, CSV, Markdown, plain text) that does not
-    name its language gets the negotiated one (`lang` parameter, then Accept-Language); problem
-    answers name theirs already. JSON data answers are left as they are.
+    An answer that does not name its language gets the negotiated one (`lang` parameter, then
+    Accept-Language): the language of its problems and labels, also for JSON data that holds
+    none; problem answers name theirs already.
     """
 
     def __init__(self, app: Any) -> None:
@@ -109,9 +109,7 @@ class LanguageHeaders:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers") or [])
                 names = {name.lower(): value for name, value in headers}
-                if b"content-language" not in names and names.get(b"content-type", b"").startswith(
-                    _TEXT_TYPES
-                ):
+                if b"content-language" not in names:
                     headers.append((b"content-language", scope_language(scope).encode()))
                     vary = names.get(b"vary", b"")
                     if b"accept-language" not in vary.lower():

@@ -1,4 +1,4 @@
-"""Pages and documents for people name their language (contract §16.13)."""
+"""Every answer names its language and varies on Accept-Language (contract §16.13)."""
 
 from __future__ import annotations
 
@@ -46,10 +46,18 @@ def test_a_page_carries_the_negotiated_language_and_varies_on_accept_language() 
     assert asked.headers["Vary"] == "Accept-Language"
 
 
-def test_an_answer_that_names_its_language_and_json_data_are_left_alone() -> None:
+def test_an_answer_that_names_its_language_keeps_it() -> None:
     client = TestClient(app())
 
-    assert client.get("/labelled", headers={"Accept-Language": "fr"}).headers[
-        "Content-Language"
-    ] == ("en")
-    assert "Content-Language" not in client.get("/data").headers
+    labelled = client.get("/labelled", headers={"Accept-Language": "fr"})
+
+    assert labelled.headers["Content-Language"] == "en"
+
+
+def test_json_data_answers_carry_the_negotiated_language_too() -> None:
+    client = TestClient(app())
+
+    answered = client.get("/data", headers={"Accept-Language": "en-CA"})
+
+    assert answered.headers["Content-Language"] == "en"
+    assert answered.headers["Vary"] == "Accept-Language"
