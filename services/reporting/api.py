@@ -395,7 +395,9 @@ def routes(read_model: ReadModel, projector: Projector, records: Records) -> API
     async def get_series_csv(
         from_: Annotated[str | None, Query(alias="from")] = None,
         to: Annotated[str | None, Query()] = None,
+        lang: Annotated[str | None, Query()] = None,
     ) -> Response:
+        _lang(lang)
         years = await asyncio.to_thread(series, from_, to)
         return Response(
             series_csv(years),
@@ -412,7 +414,9 @@ def routes(read_model: ReadModel, projector: Projector, records: Records) -> API
     async def get_series(
         from_: Annotated[str | None, Query(alias="from")] = None,
         to: Annotated[str | None, Query()] = None,
+        lang: Annotated[str | None, Query()] = None,
     ) -> dict[str, Any]:
+        _lang(lang)
         return {"years": await asyncio.to_thread(series, from_, to)}
 
     @router.get(
@@ -426,7 +430,9 @@ def routes(read_model: ReadModel, projector: Projector, records: Records) -> API
         as_of: Annotated[str | None, Query()] = None,
         as_recorded: Annotated[str | None, Query()] = None,
         view: Annotated[str | None, Query()] = None,
+        lang: Annotated[str | None, Query()] = None,
     ) -> Response:
+        _lang(lang)
         body = indicators_csv(await answer(fiscal_year, as_of, as_recorded, view))
         return Response(
             body,
@@ -447,7 +453,9 @@ def routes(read_model: ReadModel, projector: Projector, records: Records) -> API
         as_of: Annotated[str | None, Query()] = None,
         as_recorded: Annotated[str | None, Query()] = None,
         view: Annotated[str | None, Query()] = None,
+        lang: Annotated[str | None, Query()] = None,
     ) -> dict[str, Any]:
+        _lang(lang)
         return await answer(fiscal_year, as_of, as_recorded, view)
 
     @router.get(

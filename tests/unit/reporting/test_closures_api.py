@@ -289,6 +289,23 @@ def test_the_report_and_dashboard_follow_accept_language_unless_lang_is_given(
         assert field_of(client.get(path + "?lang=de")) == "lang"
 
 
+def test_every_indicators_form_refuses_a_language_other_than_fr_or_en(
+    parts: tuple[TestClient, FakeReadModel, FakeProjector, Records],
+) -> None:
+    client = parts[0]
+    for path in (
+        f"/v1/indicators/{YEAR}",
+        f"/v1/indicators/{YEAR}.csv",
+        "/v1/indicators?from=2022-2023&to=2023-2024",
+        "/v1/indicators.csv?from=2022-2023&to=2023-2024",
+    ):
+        separator = "&" if "?" in path else "?"
+        assert field_of(client.get(f"{path}{separator}lang=de")) == "lang", path
+        answered = client.get(f"{path}{separator}lang=en")
+        assert answered.status_code == 200, (path, answered.text)
+        assert answered.headers["content-language"] == "en"
+
+
 def test_the_views_show_the_sector_labels_the_read_model_learned_else_the_vocabularys(
     parts: tuple[TestClient, FakeReadModel, FakeProjector, Records],
 ) -> None:
