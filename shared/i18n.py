@@ -86,8 +86,6 @@ def is_catalog_message(message: str) -> bool:
     return translate(message, "en") != message
 
 
-
-
 class LanguageHeaders:
     """ASGI middleware: every answer carries `Content-Language` and `Vary: Accept-Language`
     (contract §16.13).
