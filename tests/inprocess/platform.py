@@ -37,7 +37,7 @@ from shared.application import CoopApplication
 from shared.consumer import BatchProjection, Projection, StreamConsumer
 from shared.integration import Envelope, StreamContract, event_id_for, rfc3339
 from shared.outbox import OutboxRelay
-from shared.persistence import Database
+from shared.persistence import Database, save_position
 from shared.runtime import Service
 from shared.settings import SCOPES, ServiceSettings
 
@@ -70,14 +70,20 @@ class Subscription:
     database: Database
     contract: StreamContract
     projection: Projection
+    tracking_name: str
+    """The consumer's tracking row: the stream sequence it applied (reporting caches on it)."""
     position: int = 0  # the last notification id of the publisher's log handed over
+    sequence: int = 0  # the stream sequence of the last envelope applied
 
     def deliver(self, envelopes: Sequence[Envelope]) -> None:
-        """Apply a batch as the consumer does: prepare each, then one transaction."""
+        """Apply a batch as the consumer does: prepare each, then one transaction that also
+        records the stream sequence reached."""
         envelopes = [self.contract.upcast(e) for e in envelopes]
         for envelope in envelopes:
             self.projection.prepare(envelope)
         with self.database.writing() as conn:
+            self.sequence += len(envelopes)
+            save_position(conn, self.tracking_name, self.sequence)
             if isinstance(self.projection, BatchProjection):
                 batch = self.projection.begin(conn, envelopes)
                 for envelope in envelopes:
@@ -194,13 +200,20 @@ class InProcessPlatform:
         running = InProcessService(name, service, relay)
         for consumer in consumers:
             running.subscriptions.append(
-                Subscription(service.database, consumer.contract, consumer.projection)
+                Subscription(
+                    service.database,
+                    consumer.contract,
+                    consumer.projection,
+                    consumer.tracking_name,
+                )
             )
         if projector is not None:
             generation = projector.active_generation()
-            for stream in STREAMS:
+            tracking = projector.tracking_names(generation)
+            for stream, tracking_name in zip(STREAMS, tracking, strict=True):
+                projection = FactProjection(stream, generation)
                 running.subscriptions.append(
-                    Subscription(service.database, stream, FactProjection(stream, generation))
+                    Subscription(service.database, stream, projection, tracking_name)
                 )
         self.services[name] = running
         return running
