@@ -111,7 +111,8 @@ class InProcessService:
         return self.relay.app
 
     def client(self, token: str | None = ADMIN, **headers: str) -> TestClient:
-        """A client on the service's API with `token` (default: every scope)."""
+        """A client on the service's API with `token` (default: every scope); an unhandled
+        error in the service raises in the test instead of answering 500."""
         assert self.service.api is not None
         client = TestClient(
             self.service.api,

@@ -167,7 +167,7 @@ def test_checks_come_in_the_contract_order_404_412_409(api: TestClient) -> None:
     problem(api.patch(f"/v1/cooperatives/{uuid4()}", json={"region": "18"}), 422)
 
 
-def test_a_token_without_the_write_scope_is_403_before_422(
+def test_no_token_is_401_and_a_token_without_the_write_scope_403_both_before_422(
     membership: InProcessService,
 ) -> None:
     reader = membership.client(READER)
