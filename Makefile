@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo up test lint unit bench clean locales-extract locales-update locales api-docs
+.PHONY: install demo up test lint unit fast bench clean locales-extract locales-update locales api-docs
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,9 @@ test: lint ## lint, type-check and run every test
 
 unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit
+
+fast: $(STAMP) ## the rules in seconds: unit tests and the in-process tier (no process, no NATS)
+	$(BIN)/pytest -q tests/unit tests/inprocess
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
