@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -29,10 +30,13 @@ from services.console.pages.base import (
 from services.console.platform import Platform, ServiceUnavailableError
 from services.console.sessions import Sessions
 from services.console.settings import ConsoleSettings
-from shared.http import RequestMetrics
+from shared.http import RequestMetrics, WhoAmI, language, problem_response, problem_responses
 from shared.metrics import ServiceMetrics
+from shared.openapi import package_version, serve_docs
+from shared.problems import Problem
 
 STATIC = Path(__file__).resolve().parent / "static"
+FORWARDED_HEADERS = ("content-language", "vary", "www-authenticate", "retry-after")
 
 
 def create_console(settings: ConsoleSettings) -> FastAPI:
@@ -52,11 +56,13 @@ def create_console(settings: ConsoleSettings) -> FastAPI:
 
     app = FastAPI(
         title="Reseau COOP staff console",
+        version=package_version(),
         docs_url=None,
         redoc_url=None,
-        openapi_url=None,
+        openapi_url="/openapi.json",
         lifespan=lifespan,
     )
+    serve_docs(app)
     app.state.console = console
     metrics = ServiceMetrics("console")
     app.add_middleware(RequestMetrics, metrics=metrics)
@@ -73,6 +79,37 @@ def create_console(settings: ConsoleSettings) -> FastAPI:
         body, media_type = metrics.exposition(request.headers.get("accept", ""))
         return Response(body, media_type=media_type)
 
+    @app.get(
+        "/v1/whoami",
+        tags=["whoami"],
+        operation_id="get_whoami",
+        responses={200: {"model": WhoAmI}, **problem_responses(401)},
+    )
+    async def whoami(request: Request) -> Response:
+        """The scopes of a bearer token (any valid token), as the platform's services know it:
+        what the console itself shows a signed-in token."""
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return problem_response(
+                request,
+                Problem(
+                    401,
+                    "a valid bearer token is required",
+                    headers={"WWW-Authenticate": 'Bearer realm="coop"'},
+                ),
+            )
+        answer = await console.platform.call(
+            "membership", "GET", "/v1/whoami", token=token.strip(), lang=language(request)
+        )
+        media_type = answer.headers.get("content-type", "application/json")
+        kept = {k: v for k, v in answer.headers.items() if k.lower() in FORWARDED_HEADERS}
+        return Response(
+            content=json.dumps(answer.body, ensure_ascii=False),
+            status_code=answer.status,
+            media_type=media_type,
+            headers=kept,
+        )
+
     @app.get("/readyz", include_in_schema=False)
     async def readyz() -> PlainTextResponse:
         """Ready once its sessions table answers (the services are checked page by page)."""
@@ -86,10 +123,12 @@ def create_console(settings: ConsoleSettings) -> FastAPI:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'",
-        )
+        if not request.url.path.startswith("/docs"):  # Swagger UI starts with an inline script
+            response.headers.setdefault(
+                "Content-Security-Policy",
+                "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+                "frame-ancestors 'none'",
+            )
         response.headers.setdefault("Cache-Control", "no-store")
         return response
 

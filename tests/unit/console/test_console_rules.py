@@ -82,3 +82,22 @@ def test_pages_forbid_framing_and_foreign_scripts(console: TestClient) -> None:
     headers = console.get("/sign-in").headers
     assert headers["x-frame-options"] == "DENY"
     assert "default-src 'self'" in headers["content-security-policy"]
+
+
+def test_the_console_serves_its_openapi_and_offline_docs(console: TestClient) -> None:
+    document = console.get("/openapi.json").json()
+    docs = console.get("/docs")
+
+    assert document["info"]["title"].isascii()
+    assert document["paths"]["/v1/whoami"]["get"]["operationId"] == "get_whoami"
+    assert docs.status_code == 200
+    assert "/docs/assets/swagger-ui-bundle.js" in docs.text
+    assert console.get("/docs/assets/swagger-ui-bundle.js").status_code == 200
+
+
+def test_whoami_without_a_bearer_token_is_401_as_a_problem(console: TestClient) -> None:
+    answered = console.get("/v1/whoami")
+
+    assert answered.status_code == 401
+    assert answered.headers["content-type"].startswith("application/problem+json")
+    assert answered.headers["www-authenticate"].lower().startswith("bearer")
