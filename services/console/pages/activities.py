@@ -174,7 +174,7 @@ def routes(console: Console) -> APIRouter:
         request: Request, activity_id: str, cooperative_id: str
     ) -> Response:
         return await act(
-            request, activity_id, f"attendance-{cooperative_id}", "DELETE",
+            request, activity_id, f"withdrawal-{cooperative_id}", "DELETE",
             f"/attendances/{cooperative_id}", None,
         )  # fmt: skip
 
@@ -197,7 +197,7 @@ def routes(console: Console) -> APIRouter:
         request: Request, activity_id: str, record_id: str
     ) -> Response:
         return await act(
-            request, activity_id, f"public-{record_id}", "DELETE",
+            request, activity_id, f"public-withdrawal-{record_id}", "DELETE",
             f"/public-attendance/{record_id}", None,
         )  # fmt: skip
 
