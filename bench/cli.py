@@ -15,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from bench import baselines, figures, imports
+from bench.console import console_pages
 from bench.context import DEFAULT, QUICK, Context
 from bench.infra import machine, postgres_reachable, postgres_url
 from bench.report import Row, render
@@ -33,6 +34,7 @@ BENCHMARKS: dict[str, tuple[Benchmark, tuple[str, ...]]] = {
     "freshness": (figures.freshness, ("nats",)),
     "relay-default-sync": (figures.relay_default_sync, ()),
     "imports": (imports.imports, ()),
+    "console": (console_pages, ()),
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -51,12 +52,19 @@ def routes(console: Console) -> APIRouter:
             request, session, "ambassadors", "GET", "/v1/ambassadors",
             params={"cooperative_id": cooperative_id, "limit": 1000},
         )  # fmt: skip
+        attended = attendances.body.get("items", []) if attendances.ok else []
+        activity_ids = list(dict.fromkeys(a["activity_id"] for a in attended))
+        found = await asyncio.gather(
+            *(console.call(request, session, "events", "GET", f"/v1/activities/{activity_id}")
+              for activity_id in activity_ids)
+        )  # fmt: skip
         return console.render(
             request,
             "cooperative.html",
             session,
             status=status,
             coop=coop.body,
+            activities={i: a.body for i, a in zip(activity_ids, found, strict=True) if a.ok},
             history=history.body.get("items", []) if history.ok else [],
             attendances=attendances.body.get("items", []) if attendances.ok else [],
             ambassadors=ambassadors.body.get("items", []) if ambassadors.ok else [],
