@@ -42,15 +42,16 @@ def pages(demo: DemoPlatform) -> dict[str, str]:
     return {
         "cooperative": f"/cooperatives/{cooperative_id}",
         "activity": f"/activities/{attended['id']}",
-        "attendance": f"/activities/{attended['id']}/attendance",
+        "attendance": f"/activities/{attended['id']}/attendance?q=courtepointe",
         "table": f"/sector-tables/{table['id']}",
         "partners": "/partners",
     }
 
 
 def shoot(page: Page, path: str, picture: Path) -> None:
-    """One page, its full height, saved as a PNG."""
-    page.goto(path)
+    """One page (unless already open), its full height, saved as a PNG."""
+    if not page.url.endswith(path):
+        page.goto(path)
     page.screenshot(path=str(picture), full_page=True)
     print(picture)
 
@@ -75,6 +76,11 @@ def main(argv: list[str]) -> int:
         page.get_by_role("button", name="Se connecter").click()
         page.wait_for_url(lambda url: "/sign-in" not in url)
         for name, path in pages(demo).items():
+            if name == "attendance":  # as staff fill it: a search, two ticks, the public
+                page.goto(path)
+                page.get_by_role("checkbox").nth(0).check()
+                page.get_by_role("checkbox").nth(2).check()
+                page.get_by_label("Nombre de personnes").fill("40")
             shoot(page, path, out / f"console-{name}.png")
         browser.close()
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -65,14 +66,11 @@ def routes(console: Console) -> APIRouter:
     async def cooperative_names(
         request: Request, session: StaffSession, ids: list[str]
     ) -> dict[str, str]:
-        names: dict[str, str] = {}
-        for cooperative_id in ids:
-            answer = await console.call(
-                request, session, "membership", "GET", f"/v1/cooperatives/{cooperative_id}"
-            )
-            if answer.ok:
-                names[cooperative_id] = answer.body["name"]
-        return names
+        answers = await asyncio.gather(
+            *(console.call(request, session, "membership", "GET", f"/v1/cooperatives/{i}")
+              for i in ids)
+        )  # fmt: skip
+        return {i: a.body["name"] for i, a in zip(ids, answers, strict=True) if a.ok}
 
     @router.get("/activities", response_class=HTMLResponse)
     async def list_activities(

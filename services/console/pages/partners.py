@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -92,19 +93,20 @@ def routes(console: Console) -> APIRouter:
         table = await get(request, session, f"/v1/sector-tables/{table_id}")
         if not table.ok:
             return console.render(request, "error.html", session, status=404, status_code=404)
-        actions = await get(request, session, f"/v1/sector-tables/{table_id}/actions", limit=1000)
-        placements = await get(
-            request, session, f"/v1/sector-tables/{table_id}/retail-placements", limit=1000
-        )
-        partners = await get(request, session, "/v1/partners", limit=1000)
-        cooperatives = await console.call(
-            request, session, "membership", "GET", "/v1/cooperatives", params={"limit": 1000}
+        actions, placements, partners, cooperatives, sector_list = await asyncio.gather(
+            get(request, session, f"/v1/sector-tables/{table_id}/actions", limit=1000),
+            get(request, session, f"/v1/sector-tables/{table_id}/retail-placements", limit=1000),
+            get(request, session, "/v1/partners", limit=1000),
+            console.call(
+                request, session, "membership", "GET", "/v1/cooperatives", params={"limit": 1000}
+            ),
+            sectors(console, request, session),
         )
         return console.render(
             request, "sector_table.html", session,
             table=table.body, actions=_items(actions), placements=_items(placements),
             partners=_items(partners), cooperatives=_items(cooperatives),
-            sectors=await sectors(console, request, session), **refusal,
+            sectors=sector_list, **refusal,
         )  # fmt: skip
 
     Page = Callable[..., Any]
