@@ -519,3 +519,48 @@ def test_a_read_only_token_sees_partnerships_without_their_forms(
     assert refused.status == 403
     with platform.api("partnerships") as http:
         assert http.get("/v1/partners", params={"q": "Interdit"}).json()["items"] == []
+
+
+def test_a_research_project_is_started_edited_completed_and_a_partner_paused(
+    page: Page, platform: Platform
+) -> None:
+    with platform.api("partnerships") as http:
+        first = http.post("/v1/partners", json={"name": "Université Projet A", "kind": "recherche"})
+        second = http.post("/v1/partners", json={"name": "Centre Projet B", "kind": "recherche"})
+    first_id, second_id = first.json()["id"], second.json()["id"]
+    sign_in(page, next_path="/partners")
+    page.get_by_text("Démarrer un projet de recherche").click()
+    page.get_by_label("Titre du projet").fill("Étude console")
+    page.get_by_label("Début du projet").fill("2023-02-01")
+    page.get_by_role("checkbox", name="Université Projet A").check()
+    page.get_by_role("button", name="Démarrer", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Étude console")
+    project_id = page.url.rsplit("/", 1)[-1]
+
+    page.get_by_text("Modifier le projet").click()
+    page.get_by_role("checkbox", name="Centre Projet B").check()
+    page.get_by_role("button", name="Enregistrer", exact=True).click()
+    expect(page.locator("dl.facts")).to_contain_text("Centre Projet B")
+
+    # an end before the start is refused next to the field, what was typed kept
+    page.get_by_text("Terminer le projet").click()
+    page.get_by_label("Fin du projet").fill("2023-01-01")
+    page.get_by_role("button", name="Terminer", exact=True).click()
+    expect(page.locator("#ended_on-error")).to_be_visible()
+    expect(page.get_by_label("Fin du projet")).to_have_value("2023-01-01")
+    page.get_by_label("Fin du projet").fill("2024-06-30")
+    page.get_by_role("button", name="Terminer", exact=True).click()
+    expect(page.locator("dl.facts")).to_contain_text("2024-06-30")
+
+    page.goto(f"/partners/{first_id}")
+    page.get_by_role("button", name="Désactiver le partenaire").click()
+    expect(page.locator("dl.facts")).to_contain_text("inactif")
+    page.get_by_role("button", name="Réactiver le partenaire").click()
+    expect(page.locator("dl.facts")).not_to_contain_text("inactif")
+
+    with platform.api("partnerships") as http:
+        project = http.get(f"/v1/research-projects/{project_id}").json()
+        partner = http.get(f"/v1/partners/{first_id}").json()
+    assert set(project["partner_ids"]) == {first_id, second_id}
+    assert (project["status"], project["ended_on"]) == ("completed", "2024-06-30")
+    assert partner["status"] == "active"

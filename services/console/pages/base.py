@@ -120,13 +120,15 @@ class Console:
         show: Show,
         form_name: str,
         params: Callable[[FormData], dict[str, Any]] | None = None,
+        unplaced: str | None = None,
     ) -> Response:
         """Post a form to a service: see the result (303), or the page again with the refusal.
 
         A POST carries the form's idempotency key (a double click records once), a change its
         `If-Match` version, a withdrawal its reason; a refusal shows next to its fields with
         what was typed kept. `done` may name the page from the answer (a new resource's own);
-        `params` adds a query (a removal's date).
+        `params` adds a query (a removal's date); `unplaced` names the field that a refusal
+        naming none is shown beside (a form of one field).
         """
         session, form = await self.form(request, scope)
         query = {"reason": form_text(form, "reason")} if method == "DELETE" else {}
@@ -145,7 +147,10 @@ class Console:
         )
         if answer.ok:
             return redirect(done if isinstance(done, str) else done(answer))
-        return await show(session, form_name=form_name, errors=answer.errors, values=typed(form))
+        errors = answer.errors
+        if unplaced and "" in errors:
+            errors[unplaced] = errors.pop("")
+        return await show(session, form_name=form_name, errors=errors, values=typed(form))
 
     def render(
         self,

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
-from services.console.pages.base import Console, Show, fields, form_text, ticked
+from services.console.pages.base import Console, Show, fields, form_text, redirect, ticked
 from services.console.pages.cooperatives import sectors
 from services.console.platform import Answer
 from services.console.sessions import StaffSession
@@ -127,10 +127,11 @@ def routes(console: Console) -> APIRouter:
         done: str | Callable[[Answer], str],
         show: Show,
         params: Callable[[FormData], dict[str, Any]] | None = None,
+        unplaced: str | None = None,
     ) -> Response:
         return await console.submit(
             request, scope=WRITE, service=SERVICE, method=method, path=path, body=body,
-            done=done, show=show, form_name=form_name, params=params,
+            done=done, show=show, form_name=form_name, params=params, unplaced=unplaced,
         )  # fmt: skip
 
     # the directory: every partner, project and table; the three creation forms
@@ -219,10 +220,11 @@ def routes(console: Console) -> APIRouter:
         path: str,
         body: Callable[[FormData], Any] | None,
         params: Callable[[FormData], dict[str, Any]] | None = None,
+        unplaced: str | None = None,
     ) -> Any:
         return submit(
             request, form_name, method, f"/v1/sector-tables/{table_id}{path}", body,
-            f"/sector-tables/{table_id}", again(request, table_page, table_id), params,
+            f"/sector-tables/{table_id}", again(request, table_page, table_id), params, unplaced,
         )  # fmt: skip
 
     @router.post("/sector-tables/{table_id}/revision", response_class=HTMLResponse)
@@ -247,7 +249,7 @@ def routes(console: Console) -> APIRouter:
         response: Response = await table_form(
             request, table_id, f"removal-{cooperative_id}", "DELETE",
             f"/members/{cooperative_id}", None,
-            lambda form: {"left_on": form_text(form, "left_on")},
+            lambda form: {"left_on": form_text(form, "left_on")}, "left_on",
         )  # fmt: skip
         return response
 
@@ -284,6 +286,7 @@ def routes(console: Console) -> APIRouter:
         response: Response = await table_form(
             request, table_id, f"end-{placement_id}", "POST",
             f"/retail-placements/{placement_id}/end", lambda form: fields(form, "ended_on"),
+            None, "ended_on",
         )  # fmt: skip
         return response
 
@@ -291,8 +294,27 @@ def routes(console: Console) -> APIRouter:
     async def dissolve_table(request: Request, table_id: str) -> Response:
         response: Response = await table_form(
             request, table_id, "dissolution", "POST", "/dissolution",
-            lambda form: fields(form, "dissolved_on"),
+            lambda form: fields(form, "dissolved_on"), None, "dissolved_on",
         )  # fmt: skip
         return response
+
+    # an action's address opened again (a reload after a refusal): its page
+
+    @router.get("/partners/{partner_id}/{_action}", response_class=HTMLResponse)
+    async def partner_action_page(partner_id: str, _action: str) -> Response:
+        return redirect(f"/partners/{partner_id}")
+
+    @router.get("/research-projects/{project_id}/{_action}", response_class=HTMLResponse)
+    async def project_action_page(project_id: str, _action: str) -> Response:
+        return redirect(f"/research-projects/{project_id}")
+
+    @router.get("/sector-tables/{table_id}/{_action:path}", response_class=HTMLResponse)
+    async def table_action_page(table_id: str, _action: str) -> Response:
+        return redirect(f"/sector-tables/{table_id}")
+
+    @router.get("/research-projects", response_class=HTMLResponse)
+    @router.get("/sector-tables", response_class=HTMLResponse)
+    async def directory_page() -> Response:
+        return redirect("/partners")
 
     return router
