@@ -33,6 +33,11 @@ def _partner_body(form: FormData) -> dict[str, Any]:
     return {**fields(form, *PARTNER), "aliases": _lines(form_text(form, "aliases"))}
 
 
+def _cleared(form: FormData, body: dict[str, Any], *names: str) -> dict[str, Any]:
+    """A change's body: the optional fields emptied in the form sent as cleared (null)."""
+    return {**{name: None for name in names if not form_text(form, name)}, **body}
+
+
 def _project_body(form: FormData) -> dict[str, Any]:
     return {**fields(form, *PROJECT), "partner_ids": ticked(form, "partner_ids")}
 
@@ -172,7 +177,8 @@ def routes(console: Console) -> APIRouter:
     @router.post("/partners/{partner_id}/revision", response_class=HTMLResponse)
     async def update_partner(request: Request, partner_id: str) -> Response:
         return await submit(
-            request, "revision", "PATCH", f"/v1/partners/{partner_id}", _partner_body,
+            request, "revision", "PATCH", f"/v1/partners/{partner_id}",
+            lambda form: _cleared(form, _partner_body(form), "region", "website"),
             f"/partners/{partner_id}", again(request, partner_page, partner_id),
         )  # fmt: skip
 
@@ -194,7 +200,8 @@ def routes(console: Console) -> APIRouter:
     @router.post("/research-projects/{project_id}/revision", response_class=HTMLResponse)
     async def update_project(request: Request, project_id: str) -> Response:
         return await submit(
-            request, "revision", "PATCH", f"/v1/research-projects/{project_id}", _project_body,
+            request, "revision", "PATCH", f"/v1/research-projects/{project_id}",
+            lambda form: _cleared(form, _project_body(form), "theme"),
             f"/research-projects/{project_id}", again(request, project_page, project_id),
         )  # fmt: skip
 

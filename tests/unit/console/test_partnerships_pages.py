@@ -138,3 +138,29 @@ def test_a_partner_with_several_partners_ticked_sends_them_all(
         "started_on": "2023-01-01",
         "partner_ids": ["p1", "p2"],
     }
+
+
+def test_a_partner_change_clears_the_region_and_website_emptied_in_the_form(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    http, csrf, platform = client(tmp_path, monkeypatch, ["read", "partnerships:write"])
+    platform.refusal = Answer(200, {})
+    http.post(
+        "/partners/p1/revision",
+        data={"csrf_token": csrf, "name": "Épicerie", "kind": "detaillant", "region": "",
+              "website": "", "aliases": "Un\n\n Deux ", "version": "4"},
+        follow_redirects=False,
+    )  # fmt: skip
+    (method, path, _params, body, headers) = platform.calls[-1]
+    assert (method, path, headers) == ("PATCH", "/v1/partners/p1", {"If-Match": '"4"'})
+    assert body == {"name": "Épicerie", "kind": "detaillant", "region": None, "website": None,
+                    "aliases": ["Un", "Deux"]}  # fmt: skip
+
+
+def test_the_table_page_answers_in_english_at_a_click(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    http, _csrf, _platform = client(tmp_path, monkeypatch, ["read", "partnerships:write"])
+    page = http.get("/sector-tables/t1?lang=en")
+    assert "Retail placements" in page.text and "First day off the table" in page.text
+    assert "Places chez les détaillants" not in page.text
