@@ -68,6 +68,14 @@ EXPECTED_ROWS: dict[str, list[str]] = {
         "relay.sqlite.default_sync",
         "relay.postgres.default_sync",
     ],
+    "console": [
+        "console.api.coop.p95",
+        "console.coop.p50",
+        "console.coop.p95",
+        "console.api.activities.p95",
+        "console.activities.p50",
+        "console.activities.p95",
+    ],
 }
 
 
