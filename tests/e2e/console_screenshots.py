@@ -18,7 +18,6 @@ from tests.support import ROOT
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
-    "--lang=fr-CA",
     "--no-sandbox",
     "--disable-gpu",
     "--no-first-run",
