@@ -15,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from bench import baselines, faststream_consumers, figures, imports, partnerships
+from bench.console import console_pages
 from bench.context import DEFAULT, QUICK, Context
 from bench.infra import machine, postgres_reachable, postgres_url
 from bench.report import Row, render
@@ -35,6 +36,7 @@ BENCHMARKS: dict[str, tuple[Benchmark, tuple[str, ...]]] = {
     "imports": (imports.imports, ()),
     "partnerships": (partnerships.partnerships, ("fastapi", "nats")),
     "faststream": (faststream_consumers.faststream_consumers, ()),
+    "console": (console_pages, ()),
 }
 
 

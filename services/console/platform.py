@@ -9,6 +9,9 @@ import httpx
 
 from services.console.settings import ConsoleSettings
 
+# Refusals the services send without a field, and the field of the form they are about.
+PROBLEM_FIELDS = {"partner-name-taken": "name", "placement-open": "retailer_id"}
+
 
 @dataclass
 class Answer:
@@ -32,7 +35,9 @@ class Answer:
         for error in self.body.get("errors") or []:
             found.setdefault(str(error.get("field") or ""), str(error.get("message") or ""))
         if not found:
-            found[""] = str(self.body.get("detail") or self.body.get("title") or self.status)
+            slug = str(self.body.get("type") or "").rsplit("/", 1)[-1]
+            message = str(self.body.get("detail") or self.body.get("title") or self.status)
+            found[PROBLEM_FIELDS.get(slug, "")] = message
         return found
 
 

@@ -77,6 +77,14 @@ EXPECTED_ROWS: dict[str, list[str]] = {
         "partnerships.lag.drained",
         "partnerships.projection.rate",
     ],
+    "console": [
+        "console.api.coop.p95",
+        "console.coop.p50",
+        "console.coop.p95",
+        "console.api.activities.p95",
+        "console.activities.p50",
+        "console.activities.p95",
+    ],
 }
 # Rows that may be 0 at the smoke run's tiny size (a projection that never falls behind).
 MAY_BE_ZERO = {"partnerships.lag.max", "partnerships.lag.drained"}

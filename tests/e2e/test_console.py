@@ -352,3 +352,215 @@ def test_an_expired_session_signs_in_again_then_returns_to_the_form(
     page.get_by_label("Jeton d'accès").fill(TOKEN)
     page.get_by_role("button", name="Se connecter").click()
     expect(page.get_by_role("heading", name="Planifier une activité")).to_be_visible()
+
+
+def _member(platform: Platform, name: str, sector: str = "alimentation") -> str:
+    """A member cooperative recorded through the API (joined in 2022)."""
+    with platform.api("membership") as http:
+        created = http.post(
+            "/v1/cooperatives",
+            json={"name": name, "region": "06", "sector": sector, "worker_members": 3,
+                  "joined_on": "2022-01-10"},
+        )  # fmt: skip
+    assert created.status_code == 201, created.text
+    return str(created.json()["id"])
+
+
+def test_a_partner_and_a_table_with_a_member_an_action_and_a_placement_are_recorded(
+    page: Page, platform: Platform
+) -> None:
+    _member(platform, "Coop Table Delta")
+    sign_in(page, next_path="/partners")
+    page.get_by_text("Ajouter un partenaire").click()
+    page.get_by_label("Nom du partenaire").fill("Épicerie Console")
+    page.get_by_label("Genre de partenaire").select_option("detaillant")
+    page.get_by_label("Autres noms").fill("Épicerie C.")
+    page.get_by_role("button", name="Ajouter le partenaire").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Épicerie Console")
+    partner_id = page.url.rsplit("/", 1)[-1]
+
+    # another partner may not take its alias: refused next to the name, what was typed kept
+    page.goto("/partners")
+    page.get_by_text("Ajouter un partenaire").click()
+    page.get_by_label("Nom du partenaire").fill("épicerie c.")
+    page.get_by_label("Genre de partenaire").select_option("autre")
+    page.get_by_role("button", name="Ajouter le partenaire").click()
+    expect(page.locator("#name-error")).to_be_visible()
+    expect(page.get_by_label("Nom du partenaire")).to_have_value("épicerie c.")
+
+    page.goto(f"/partners/{partner_id}")
+    page.get_by_text("Modifier le partenaire").click()
+    page.get_by_label("Autres noms").fill("Épicerie C.\nMarché Console")
+    page.get_by_role("button", name="Enregistrer").click()
+    expect(page.locator("dl.facts")).to_contain_text("Marché Console")
+
+    page.goto("/partners")
+    page.get_by_text("Former une table sectorielle").click()
+    page.get_by_label("Nom de la table").fill("Table alimentation console")
+    page.get_by_label("Secteur de la table").select_option("alimentation")
+    page.get_by_label("Formée le").fill("2023-01-15")
+    page.get_by_role("button", name="Former la table").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Table alimentation console")
+    table_url = page.url
+    table_id = table_url.rsplit("/", 1)[-1]
+
+    page.get_by_text("Ajouter une coopérative à la table").click()
+
+    def member_added() -> bool:
+        if page.get_by_label("Coopérative membre").inner_text().count("Coop Table Delta") == 0:
+            page.reload()
+            page.get_by_text("Ajouter une coopérative à la table").click()
+            return False
+        page.get_by_label("Coopérative membre").select_option(label="Coop Table Delta")
+        page.get_by_label("Date d'arrivée à la table").fill("2023-02-01")
+        page.get_by_role("button", name="Ajouter à la table").click()
+        return page.url == table_url
+
+    wait_for(member_added)
+    expect(page.get_by_role("link", name="Coop Table Delta")).to_be_visible()
+
+    page.get_by_text("Enregistrer une place chez un détaillant").click()
+    page.locator("#rp-retailer").select_option(label="Épicerie Console")
+    page.get_by_label("Début de la place").fill("2023-03-01")
+    page.get_by_label("Note", exact=True).fill("Étagère locale")
+    page.get_by_role("button", name="Enregistrer la place").click()
+    expect(page.get_by_role("cell", name="Étagère locale")).to_be_visible()
+
+    page.get_by_text("Noter une action de la table").click()
+    page.get_by_label("Genre d'action").select_option("visibilite")
+    page.get_by_label("Titre de l'action").fill("Kiosque au marché")
+    page.get_by_label("Réalisée le").fill("2023-04-01")
+    page.get_by_role("checkbox", name="Épicerie Console").check()
+    page.get_by_role("button", name="Noter l'action").click()
+    expect(page.get_by_role("cell", name="Kiosque au marché")).to_be_visible()
+
+    page.get_by_label("Premier jour hors de la table").fill("2023-06-01")
+    page.get_by_role("button", name="Retirer", exact=True).click()
+    expect(page.get_by_role("cell", name="2023-06-01")).to_be_visible()
+
+    with platform.api("partnerships") as http:
+        table = http.get(f"/v1/sector-tables/{table_id}").json()
+        placements = http.get(f"/v1/sector-tables/{table_id}/retail-placements").json()["items"]
+        actions = http.get(f"/v1/sector-tables/{table_id}/actions").json()["items"]
+        partner = http.get(f"/v1/partners/{partner_id}").json()
+    assert [(m["joined_on"], m["left_on"]) for m in table["members"]] == [
+        ("2023-02-01", "2023-06-01")
+    ]
+    assert [(p["retailer_id"], p["started_on"]) for p in placements] == [(partner_id, "2023-03-01")]
+    assert [(a["kind"], a["partner_ids"]) for a in actions] == [("visibilite", [partner_id])]
+    assert partner["aliases"] == ["Épicerie C.", "Marché Console"]
+
+
+def test_an_attendance_is_corrected_then_withdrawn_from_the_activity_page(
+    page: Page, platform: Platform
+) -> None:
+    cooperative_id = _member(platform, "Coop Présence Epsilon", "design")
+    with platform.api("events") as http:
+        activity = http.post(
+            "/v1/activities",
+            json={"type": "formation", "title": "Formation à corriger", "date": "2023-10-20",
+                  "format": "in_person", "region": "06"},
+        ).json()  # fmt: skip
+        path = f"/v1/activities/{activity['id']}/attendances"
+        wait_for(
+            lambda: (
+                http.post(
+                    path, json={"cooperative_id": cooperative_id, "participants": 2}
+                ).status_code
+                == 201
+            )
+        )
+    sign_in(page, next_path=f"/activities/{activity['id']}")
+    page.locator("#att-1").fill("4")
+    page.locator("#att-why-1").fill("feuille recomptée")
+    page.get_by_role("button", name="Corriger").click()
+    expect(page.locator("#att-1")).to_have_value("4")
+    with platform.api("events") as http:
+        assert [a["participants"] for a in http.get(path).json()["items"]] == [4]
+
+    page.locator("#att-out-1").fill("doublon")
+    page.get_by_role("button", name="Retirer").click()
+    expect(page.get_by_text("Aucune coopérative.")).to_be_visible()
+    with platform.api("events") as http:
+        assert http.get(path).json()["items"] == []
+
+
+def test_a_partner_is_added_with_the_keyboard_alone(page: Page) -> None:
+    sign_in(page, next_path="/partners")
+    page.get_by_text("Ajouter un partenaire").focus()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "pa-name"
+    page.keyboard.type("Université Clavier")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "pa-kind"
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Tab")  # the region, left empty
+    page.keyboard.press("Tab")
+    page.keyboard.type("UdeC")
+    page.keyboard.press("Tab")  # the website, left empty
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Ajouter le partenaire"
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Université Clavier")).to_be_visible()
+
+
+def test_a_read_only_token_sees_partnerships_without_their_forms(
+    page: Page, platform: Platform
+) -> None:
+    sign_in(page, READER, next_path="/partners")
+    expect(page.get_by_role("heading", name="Partenariats")).to_be_visible()
+    expect(page.get_by_text("Ajouter un partenaire")).to_have_count(0)
+    expect(page.get_by_text("Former une table sectorielle")).to_have_count(0)
+    csrf = page.locator("input[name=csrf_token]").first.get_attribute("value")
+    refused = page.request.post(
+        "/partners", form={"csrf_token": csrf or "", "name": "Interdit", "kind": "autre"}
+    )
+    assert refused.status == 403
+    with platform.api("partnerships") as http:
+        assert http.get("/v1/partners", params={"q": "Interdit"}).json()["items"] == []
+
+
+def test_a_research_project_is_started_edited_completed_and_a_partner_paused(
+    page: Page, platform: Platform
+) -> None:
+    with platform.api("partnerships") as http:
+        first = http.post("/v1/partners", json={"name": "Université Projet A", "kind": "recherche"})
+        second = http.post("/v1/partners", json={"name": "Centre Projet B", "kind": "recherche"})
+    first_id, second_id = first.json()["id"], second.json()["id"]
+    sign_in(page, next_path="/partners")
+    page.get_by_text("Démarrer un projet de recherche").click()
+    page.get_by_label("Titre du projet").fill("Étude console")
+    page.get_by_label("Début du projet").fill("2023-02-01")
+    page.get_by_role("checkbox", name="Université Projet A").check()
+    page.get_by_role("button", name="Démarrer", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Étude console")
+    project_id = page.url.rsplit("/", 1)[-1]
+
+    page.get_by_text("Modifier le projet").click()
+    page.get_by_role("checkbox", name="Centre Projet B").check()
+    page.get_by_role("button", name="Enregistrer", exact=True).click()
+    expect(page.locator("dl.facts")).to_contain_text("Centre Projet B")
+
+    # an end before the start is refused next to the field, what was typed kept
+    page.get_by_text("Terminer le projet").click()
+    page.get_by_label("Fin du projet").fill("2023-01-01")
+    page.get_by_role("button", name="Terminer", exact=True).click()
+    expect(page.locator("#ended_on-error")).to_be_visible()
+    expect(page.get_by_label("Fin du projet")).to_have_value("2023-01-01")
+    page.get_by_label("Fin du projet").fill("2024-06-30")
+    page.get_by_role("button", name="Terminer", exact=True).click()
+    expect(page.locator("dl.facts")).to_contain_text("2024-06-30")
+
+    page.goto(f"/partners/{first_id}")
+    page.get_by_role("button", name="Désactiver le partenaire").click()
+    expect(page.locator("dl.facts")).to_contain_text("inactif")
+    page.get_by_role("button", name="Réactiver le partenaire").click()
+    expect(page.locator("dl.facts")).not_to_contain_text("inactif")
+
+    with platform.api("partnerships") as http:
+        project = http.get(f"/v1/research-projects/{project_id}").json()
+        partner = http.get(f"/v1/partners/{first_id}").json()
+    assert set(project["partner_ids"]) == {first_id, second_id}
+    assert (project["status"], project["ended_on"]) == ("completed", "2024-06-30")
+    assert partner["status"] == "active"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -65,14 +66,11 @@ def routes(console: Console) -> APIRouter:
     async def cooperative_names(
         request: Request, session: StaffSession, ids: list[str]
     ) -> dict[str, str]:
-        names: dict[str, str] = {}
-        for cooperative_id in ids:
-            answer = await console.call(
-                request, session, "membership", "GET", f"/v1/cooperatives/{cooperative_id}"
-            )
-            if answer.ok:
-                names[cooperative_id] = answer.body["name"]
-        return names
+        answers = await asyncio.gather(
+            *(console.call(request, session, "membership", "GET", f"/v1/cooperatives/{i}")
+              for i in ids)
+        )  # fmt: skip
+        return {i: a.body["name"] for i, a in zip(ids, answers, strict=True) if a.ok}
 
     @router.get("/activities", response_class=HTMLResponse)
     async def list_activities(
@@ -174,7 +172,7 @@ def routes(console: Console) -> APIRouter:
         request: Request, activity_id: str, cooperative_id: str
     ) -> Response:
         return await act(
-            request, activity_id, f"attendance-{cooperative_id}", "DELETE",
+            request, activity_id, f"withdrawal-{cooperative_id}", "DELETE",
             f"/attendances/{cooperative_id}", None,
         )  # fmt: skip
 
@@ -197,7 +195,7 @@ def routes(console: Console) -> APIRouter:
         request: Request, activity_id: str, record_id: str
     ) -> Response:
         return await act(
-            request, activity_id, f"public-{record_id}", "DELETE",
+            request, activity_id, f"public-withdrawal-{record_id}", "DELETE",
             f"/public-attendance/{record_id}", None,
         )  # fmt: skip
 

@@ -116,17 +116,24 @@ class Console:
         method: str,
         path: str,
         body: Callable[[FormData], Any] | None,
-        done: str,
+        done: str | Callable[[Answer], str],
         show: Show,
         form_name: str,
+        params: Callable[[FormData], dict[str, Any]] | None = None,
+        unplaced: str | None = None,
     ) -> Response:
         """Post a form to a service: see the result (303), or the page again with the refusal.
 
         A POST carries the form's idempotency key (a double click records once), a change its
         `If-Match` version, a withdrawal its reason; a refusal shows next to its fields with
-        what was typed kept.
+        what was typed kept. `done` may name the page from the answer (a new resource's own);
+        `params` adds a query (a removal's date); `unplaced` names the field that a refusal
+        naming none is shown beside (a form of one field).
         """
         session, form = await self.form(request, scope)
+        query = {"reason": form_text(form, "reason")} if method == "DELETE" else {}
+        if params is not None:
+            query.update(params(form))
         answer = await self.call(
             request,
             session,
@@ -134,13 +141,16 @@ class Console:
             method,
             path,
             json=body(form) if body is not None else None,
-            params={"reason": form_text(form, "reason")} if method == "DELETE" else None,
+            params=query or None,
             idempotency_key=form_text(form, "idempotency_key") if method == "POST" else None,
             if_match=form_text(form, "version") or None,
         )
         if answer.ok:
-            return redirect(done)
-        return await show(session, form_name=form_name, errors=answer.errors, values=dict(form))
+            return redirect(done if isinstance(done, str) else done(answer))
+        errors = answer.errors
+        if unplaced and "" in errors:
+            errors[unplaced] = errors.pop("")
+        return await show(session, form_name=form_name, errors=errors, values=typed(form))
 
     def render(
         self,
@@ -238,6 +248,21 @@ def fields(form: FormData, *names: str, numbers: tuple[str, ...] = ()) -> dict[s
         else:
             body[name] = value
     return body
+
+
+def typed(form: FormData) -> dict[str, Any]:
+    """What was typed in a form, a field ticked many times (checkboxes) as its list."""
+    values: dict[str, Any] = dict(form)
+    for name in set(form.keys()):
+        ticked = form.getlist(name)
+        if len(ticked) > 1:
+            values[name] = ticked
+    return values
+
+
+def ticked(form: FormData, name: str) -> list[str]:
+    """The values of a field ticked many times (checkboxes)."""
+    return [value for value in form.getlist(name) if isinstance(value, str) and value]
 
 
 def form_text(form: FormData, name: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -34,22 +35,31 @@ def routes(console: Console) -> APIRouter:
         errors: dict[str, str] | None = None,
         values: dict[str, Any] | None = None,
     ) -> Response:
-        coop = await console.call(
-            request, session, "membership", "GET", f"/v1/cooperatives/{cooperative_id}"
-        )
+        coop, history, attendances, ambassadors, sector_list = await asyncio.gather(
+            console.call(
+                request, session, "membership", "GET", f"/v1/cooperatives/{cooperative_id}"
+            ),
+            console.call(
+                request, session, "membership", "GET",
+                f"/v1/cooperatives/{cooperative_id}/history", params={"limit": 1000},
+            ),
+            console.call(
+                request, session, "events", "GET", "/v1/attendances",
+                params={"cooperative_id": cooperative_id, "limit": 1000},
+            ),
+            console.call(
+                request, session, "ambassadors", "GET", "/v1/ambassadors",
+                params={"cooperative_id": cooperative_id, "limit": 1000},
+            ),
+            sectors(console, request, session),
+        )  # fmt: skip
         if coop.status == 404:
             return console.render(request, "error.html", session, status=404, status_code=404)
-        history = await console.call(
-            request, session, "membership", "GET",
-            f"/v1/cooperatives/{cooperative_id}/history", params={"limit": 1000},
-        )  # fmt: skip
-        attendances = await console.call(
-            request, session, "events", "GET", "/v1/attendances",
-            params={"cooperative_id": cooperative_id, "limit": 1000},
-        )  # fmt: skip
-        ambassadors = await console.call(
-            request, session, "ambassadors", "GET", "/v1/ambassadors",
-            params={"cooperative_id": cooperative_id, "limit": 1000},
+        attended = attendances.body.get("items", []) if attendances.ok else []
+        activity_ids = list(dict.fromkeys(a["activity_id"] for a in attended))
+        found = await asyncio.gather(
+            *(console.call(request, session, "events", "GET", f"/v1/activities/{activity_id}")
+              for activity_id in activity_ids)
         )  # fmt: skip
         return console.render(
             request,
@@ -57,10 +67,11 @@ def routes(console: Console) -> APIRouter:
             session,
             status=status,
             coop=coop.body,
+            activities={i: a.body for i, a in zip(activity_ids, found, strict=True) if a.ok},
             history=history.body.get("items", []) if history.ok else [],
             attendances=attendances.body.get("items", []) if attendances.ok else [],
             ambassadors=ambassadors.body.get("items", []) if ambassadors.ok else [],
-            sectors=await sectors(console, request, session),
+            sectors=sector_list,
             form_name=form_name,
             errors=errors or {},
             values=values or {},
