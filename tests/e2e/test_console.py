@@ -232,19 +232,29 @@ def test_the_staff_journeys_record_exactly_what_the_indicators_then_show(
     page.get_by_label("Personnes jointes").fill("25")
     page.get_by_role("button", name="Noter l'action").click()
     expect(page.locator("dl.facts")).to_contain_text("Coop Console Alpha")
+    # the action's count was wrong: corrected in its row, and the figures follow
+    page.locator("#ap-1").fill("30")
+    page.get_by_role("button", name="Corriger").click()
+    expect(page.get_by_role("cell", name="30", exact=True)).to_be_visible()
 
     def live() -> dict[str, Any]:
         with platform.api("reporting") as http:
             body: dict[str, Any] = http.get("/v1/indicators/2023-2024").json()["indicators"]
         return body
 
-    wait_for(lambda: live()["ambassadors.actions"] == 1 and live()["outreach.people_reached"] == 80)
+    wait_for(
+        lambda: (
+            live()["ambassadors.actions"] == 1
+            and live()["outreach.people_reached"] == 80
+            and live()["ambassadors.people_reached"] == 30
+        )
+    )
     figures = live()
     assert figures["members.total"] == 3
     assert figures["attendance.member_attendances"] == 2
     assert figures["attendance.participants"] == 2
     assert figures["members.worker_members"] == 6 + 1 + 4
-    assert figures["ambassadors.people_reached"] == 25
+    assert figures["ambassadors.people_reached"] == 30
 
     page.goto("/years/2023-2024")
     page.get_by_label("Note (par exemple : chiffres adoptés par le CA)").fill("AGA de test")
@@ -564,3 +574,16 @@ def test_a_research_project_is_started_edited_completed_and_a_partner_paused(
     assert set(project["partner_ids"]) == {first_id, second_id}
     assert (project["status"], project["ended_on"]) == ("completed", "2024-06-30")
     assert partner["status"] == "active"
+
+
+def test_the_console_answers_whoami_as_the_services_know_the_token(platform: Platform) -> None:
+    reader = httpx.get(
+        platform.console_url + "/v1/whoami", headers={"Authorization": f"Bearer {READER}"}
+    )
+    stranger = httpx.get(
+        platform.console_url + "/v1/whoami", headers={"Authorization": "Bearer nobody-has-this"}
+    )
+
+    assert (reader.status_code, reader.json()) == (200, {"scopes": ["read"]})
+    assert stranger.status_code == 401
+    assert stranger.headers["content-type"].startswith("application/problem+json")
