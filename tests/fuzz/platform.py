@@ -77,8 +77,11 @@ def running_platform(
 
 
 def seed_records(platform: Platform) -> dict[str, list[str]]:
-    """Cooperatives, activities with attendance, and ambassadors with actions."""
-    seeded: dict[str, list[str]] = {"cooperative": [], "activity": [], "ambassador": []}
+    """Cooperatives, activities with attendance, ambassadors, a partner, a project, a table."""
+    seeded: dict[str, list[str]] = {
+        kind: []
+        for kind in ("cooperative", "activity", "ambassador", "partner", "project", "table")
+    }
     with (
         platform.client("membership") as members,
         platform.client("events") as events,
@@ -135,4 +138,30 @@ def seed_records(platform: Platform) -> dict[str, list[str]]:
                 return str(answer.json()["id"]) if answer.status_code == 201 else None
 
             seeded["ambassador"].append(wait_for(enrolled, timeout=30))
+    with platform.client("partnerships") as partnerships:
+        partner = partnerships.post(
+            "/v1/partners", json={"name": "Épicerie de semence", "kind": "detaillant"}
+        )
+        assert partner.status_code == 201, partner.text
+        seeded["partner"].append(partner.json()["id"])
+        project = partnerships.post(
+            "/v1/research-projects",
+            json={
+                "title": "Projet de semence",
+                "partner_ids": [partner.json()["id"]],
+                "started_on": "2023-10-01",
+            },
+        )
+        assert project.status_code == 201, project.text
+        seeded["project"].append(project.json()["id"])
+        table = partnerships.post(
+            "/v1/sector-tables",
+            json={
+                "name": "Table de semence",
+                "sector": "microbrasserie",
+                "formed_on": "2023-01-10",
+            },
+        )
+        assert table.status_code == 201, table.text
+        seeded["table"].append(table.json()["id"])
     return seeded

@@ -56,6 +56,9 @@ RECORD_OF_PARAMETER = {
     "cooperative_id": "cooperative",
     "activity_id": "activity",
     "ambassador_id": "ambassador",
+    "partner_id": "partner",
+    "project_id": "project",
+    "table_id": "table",
 }
 
 
@@ -136,6 +139,7 @@ membership = schemathesis.openapi.from_dict(OPENAPI["membership"], config=CONFIG
 events = schemathesis.openapi.from_dict(OPENAPI["events"], config=CONFIG)
 ambassadors = schemathesis.openapi.from_dict(OPENAPI["ambassadors"], config=CONFIG)
 reporting = schemathesis.openapi.from_dict(OPENAPI["reporting"], config=CONFIG)
+partnerships = schemathesis.openapi.from_dict(OPENAPI["partnerships"], config=CONFIG)
 
 
 @membership.parametrize()
@@ -166,6 +170,13 @@ def test_reporting_answers_every_generated_request_as_its_openapi_declares(
     _exercise(case, platform, "reporting")
 
 
+@partnerships.parametrize()
+def test_partnerships_answers_every_generated_request_as_its_openapi_declares(
+    case: Any, platform: Platform
+) -> None:
+    _exercise(case, platform, "partnerships")
+
+
 # --- stateful: sequences that follow the links inferred from the schemas ---------------------
 
 STATEFUL_STEPS = int(os.environ.get("COOP_FUZZ_STATEFUL_EXAMPLES", "25"))
@@ -191,7 +202,7 @@ STATEFUL_CONFIG = SchemathesisConfig.from_dict(
 )
 
 
-@pytest.mark.parametrize("service", ["membership", "events", "ambassadors"])
+@pytest.mark.parametrize("service", ["membership", "events", "ambassadors", "partnerships"])
 def test_sequences_of_linked_operations_stay_within_the_openapi(
     platform: Platform, service: str
 ) -> None:
