@@ -446,7 +446,7 @@ def test_a_partner_and_a_table_with_a_member_an_action_and_a_placement_are_recor
 
     page.get_by_label("Premier jour hors de la table").fill("2023-06-01")
     page.get_by_role("button", name="Retirer", exact=True).click()
-    expect(page.get_by_role("cell", name="2023-06-01")).to_be_visible()
+    expect(page.get_by_role("cell", name="1 juin 2023")).to_be_visible()  # dates as people read
 
     with platform.api("partnerships") as http:
         table = http.get(f"/v1/sector-tables/{table_id}").json()
@@ -560,7 +560,7 @@ def test_a_research_project_is_started_edited_completed_and_a_partner_paused(
     expect(page.get_by_label("Fin du projet")).to_have_value("2023-01-01")
     page.get_by_label("Fin du projet").fill("2024-06-30")
     page.get_by_role("button", name="Terminer", exact=True).click()
-    expect(page.locator("dl.facts")).to_contain_text("2024-06-30")
+    expect(page.locator("dl.facts")).to_contain_text("30 juin 2024")
 
     page.goto(f"/partners/{first_id}")
     page.get_by_role("button", name="Désactiver le partenaire").click()

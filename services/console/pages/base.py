@@ -5,10 +5,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote
 
+from babel.dates import format_date
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -18,6 +20,7 @@ from services.console.i18n import LANG_COOKIE, page_language, translator
 from services.console.platform import Answer, Platform
 from services.console.sessions import Sessions, StaffSession
 from shared import vocabulary
+from shared.calendar import QUEBEC_TIME_ZONE
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -172,6 +175,7 @@ class Console:
                 "_": translator(lang),
                 "options": options(lang),
                 "label": lambda labels, slug: vocabulary.label(labels, slug, lang),
+                "day": lambda value: written_date(value, lang),
                 "v": vocabulary,
                 "sector_choices": lambda sectors: sector_choices(sectors, lang),
                 "choices": lambda items, key="id", text="name": [(i[key], i[text]) for i in items],
@@ -187,6 +191,26 @@ class Console:
         if request.query_params.get("lang") in ("fr", "en"):
             response.set_cookie(LANG_COOKIE, lang, httponly=True, samesite="strict")
         return response
+
+
+LOCALES = {"fr": "fr_CA", "en": "en_CA"}
+
+
+def written_date(value: object, lang: str) -> str:
+    """An ISO business date — or the Québec date of an RFC 3339 instant — as people read it in
+    the page's language (`12 oct. 2023`, `Oct 12, 2023`); empty for none, anything else as is."""
+    if not value:
+        return ""
+    text = str(value)
+    try:
+        if len(text) > 10:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            day = moment.astimezone(QUEBEC_TIME_ZONE).date()
+        else:
+            day = date.fromisoformat(text)
+    except ValueError:
+        return text
+    return format_date(day, "medium", locale=LOCALES.get(lang, "fr_CA"))
 
 
 def options(lang: str) -> dict[str, list[tuple[str, str]]]:

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from services.console.app import create_console
 from services.console.i18n import catalog
+from services.console.pages.base import written_date
 from services.console.sessions import Sessions
 from services.console.settings import ConsoleSettings
 
@@ -101,3 +102,11 @@ def test_whoami_without_a_bearer_token_is_401_as_a_problem(console: TestClient) 
     assert answered.status_code == 401
     assert answered.headers["content-type"].startswith("application/problem+json")
     assert answered.headers["www-authenticate"].lower().startswith("bearer")
+
+
+def test_dates_are_written_as_people_read_them_in_the_page_s_language() -> None:
+    assert written_date("2023-10-12", "fr") == "12 oct. 2023"
+    assert written_date("2023-10-12", "en") == "Oct 12, 2023"
+    # an instant is shown as its date in Québec: 02:00 UTC is still the evening before there
+    assert written_date("2024-09-02T02:00:00Z", "fr") == "1 sept. 2024"
+    assert written_date(None, "fr") == ""
