@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 from babel.dates import format_date
+from babel.numbers import format_decimal
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -176,6 +177,7 @@ class Console:
                 "options": options(lang),
                 "label": lambda labels, slug: vocabulary.label(labels, slug, lang),
                 "day": lambda value: written_date(value, lang),
+                "number": lambda value: written_number(value, lang),
                 "v": vocabulary,
                 "sector_choices": lambda sectors: sector_choices(sectors, lang),
                 "choices": lambda items, key="id", text="name": [(i[key], i[text]) for i in items],
@@ -211,6 +213,14 @@ def written_date(value: object, lang: str) -> str:
     except ValueError:
         return text
     return format_date(day, "medium", locale=LOCALES.get(lang, "fr_CA"))
+
+
+def written_number(value: object, lang: str) -> str:
+    """A count or a rate as people read it in the page's language (`1 000`, `1,000`,
+    `0,912`); anything that is not a number as it is."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return "" if value is None else str(value)
+    return format_decimal(value, locale=LOCALES.get(lang, "fr_CA"))
 
 
 def options(lang: str) -> dict[str, list[tuple[str, str]]]:

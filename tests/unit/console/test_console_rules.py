@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from services.console.app import create_console
 from services.console.i18n import catalog
-from services.console.pages.base import written_date
+from services.console.pages.base import written_date, written_number
 from services.console.sessions import Sessions
 from services.console.settings import ConsoleSettings
 
@@ -110,3 +110,10 @@ def test_dates_are_written_as_people_read_them_in_the_page_s_language() -> None:
     # an instant is shown as its date in Québec: 02:00 UTC is still the evening before there
     assert written_date("2024-09-02T02:00:00Z", "fr") == "1 sept. 2024"
     assert written_date(None, "fr") == ""
+
+
+def test_numbers_are_written_as_people_read_them_in_the_page_s_language() -> None:
+    assert written_number(1000, "fr") == "1\xa0000"
+    assert written_number(1000, "en") == "1,000"
+    assert written_number(0.912, "fr") == "0,912"
+    assert written_number(None, "fr") == ""
