@@ -13,9 +13,11 @@ from __future__ import annotations
 import ast
 import inspect
 import re
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import pytest
 
@@ -29,6 +31,7 @@ from services.partnerships import domain as partnerships
 from services.partnerships.api import ERRORS as PARTNERSHIPS_ERRORS
 from services.reporting import closures, fiscal_year
 from services.reporting.indicators import INDICATOR_NAMES
+from shared.http import domain_problem
 from shared.i18n import translate
 from shared.problem_messages import TEMPLATES, localize, recognize
 from shared.problems import DOMAIN_TEXTS
@@ -267,3 +270,56 @@ def test_the_error_classes_are_found() -> None:
 
     assert inspect.isclass(classes["NotARetailerError"])
     assert {"ProjectDateError", "TableDateError", "InvalidTargetsError"} <= set(classes)
+
+
+def _refusal(action: Callable[[], object], base: type[Exception]) -> Exception:
+    with pytest.raises(base) as raised:
+        action()
+    return raised.value
+
+
+def test_real_refusals_of_the_domains_read_specifically_in_both_languages() -> None:
+    ambassador = ambassadors.Ambassador(
+        id=uuid4(), cooperative_id=uuid4(), enrolled_on=date(2023, 6, 1)
+    )
+    cooperative = membership.Cooperative(
+        id=uuid4(), joined_on=date(2023, 5, 14), name="Coop", region="06",
+        sector="microbrasserie", worker_members=3, neq="1170000000",
+    )  # fmt: skip
+    cooperative.leave(date(2024, 1, 1), None)
+    overlapping = [
+        membership.Period(date(2020, 1, 1), date(2021, 1, 1)),
+        membership.Period(date(2020, 6, 1), None),
+    ]
+    cases = [
+        (
+            _refusal(lambda: ambassador.reactivate(), ambassadors.AmbassadorsError),
+            AMBASSADORS_ERRORS,
+            ("already-active", "Ambassadeur·rice déjà en fonction"),
+            "L'ambassadeur·rice est déjà en fonction.",
+            "The ambassador is already active.",
+        ),
+        (
+            _refusal(lambda: cooperative.leave(date(2024, 2, 1), None), membership.MembershipError),
+            MEMBERSHIP_ERRORS,
+            ("already-left", "Coopérative déjà partie"),
+            "La coopérative a déjà quitté le réseau.",
+            "The cooperative has already left the network.",
+        ),
+        (
+            _refusal(lambda: membership.check_periods(overlapping), membership.MembershipError),
+            MEMBERSHIP_ERRORS,
+            ("invalid-periods", "Périodes d'adhésion non valides"),
+            "periods[1].start : la période chevauche la précédente",
+            "periods[1].start: the period overlaps the previous one",
+        ),
+    ]
+    for error, table, (slug, title), french, english in cases:
+        fr = domain_problem(error, table).body("fr")
+        en = domain_problem(error, table).body("en")
+
+        assert fr["type"] == en["type"] and fr["type"].endswith(f"/{slug}")
+        assert (fr["title"], fr["detail"], en["detail"]) == (title, french, english)
+        assert [e["field"] for e in fr.get("errors", [])] == [
+            e["field"] for e in en.get("errors", [])
+        ]
