@@ -98,13 +98,19 @@ COMPUTED: dict[type[Exception], tuple[str, ...]] = {
 }
 
 
+def _service(module: str) -> str:
+    """The service a module belongs to: `services.events.domain` → `events`."""
+    return module.split(".")[1]
+
+
 def _error_classes() -> dict[str, type[Exception]]:
+    """Every domain error class, keyed `service.ClassName` (services share class names)."""
     found: dict[str, type[Exception]] = {}
     pending = list(BASES)
     while pending:
         kind = pending.pop()
         for sub in kind.__subclasses__():
-            found[sub.__name__] = sub
+            found[f"{_service(sub.__module__)}.{sub.__name__}"] = sub
             pending.append(sub)
     return found
 
@@ -140,10 +146,12 @@ def _raised() -> list[tuple[str, str, str]]:
     raised = []
     for path in _sources("services/*/*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Call) and _name(node) in classes and node.args:
-                text = _text(node.args[0])
-                if text is not None:
-                    raised.append((f"{path.name}:{node.lineno}", _name(node), text))
+            if not isinstance(node, ast.Call) or not node.args:
+                continue
+            kind = f"{path.parent.name}.{_name(node)}"
+            text = _text(node.args[0])
+            if kind in classes and text is not None:
+                raised.append((f"{path.parent.name}/{path.name}:{node.lineno}", kind, text))
     return raised
 
 
@@ -199,7 +207,8 @@ def _specific_in_both_languages(message: str) -> list[str]:
 def test_every_domain_error_class_is_raised_with_a_message_of_the_catalog() -> None:
     raised = _raised()
     classes = _error_classes()
-    seen = {kind for _, kind, _ in raised} | {kind.__name__ for kind in COMPUTED}
+    seen = {kind for _, kind, _ in raised}
+    seen |= {f"{_service(kind.__module__)}.{kind.__name__}" for kind in COMPUTED}
     samples = [(where, kind, text) for where, kind, text in raised]
     samples += [
         ("computed", kind.__name__, text) for kind, texts in COMPUTED.items() for text in texts
@@ -268,8 +277,15 @@ def test_a_template_says_in_french_every_value_its_raised_form_holds(template: A
 def test_the_error_classes_are_found() -> None:
     classes = _error_classes()
 
-    assert inspect.isclass(classes["NotARetailerError"])
-    assert {"ProjectDateError", "TableDateError", "InvalidTargetsError"} <= set(classes)
+    assert inspect.isclass(classes["partnerships.NotARetailerError"])
+    assert {
+        "partnerships.ProjectDateError",
+        "membership.UnknownSectorError",
+        "partnerships.UnknownSectorError",
+        "reporting.InvalidTargetsError",
+        "reporting.AsOfBeforeStartError",
+    } <= set(classes)
+    assert len(_raised()) > 60
 
 
 def _refusal(action: Callable[[], object], base: type[Exception]) -> Exception:
