@@ -117,7 +117,9 @@ TEMPLATES: tuple[Template, ...] = (
         _("performed_on ne peut précéder l'entrée en fonction ({enrolled_on})."),
         "performed_on",
     ),
-    Template("the ambassador is {status}", _("L'ambassadeur·rice n'est plus actif·ve ({status}).")),
+    Template(
+        "the ambassador is {status}", _("L'ambassadeur·rice n'est pas en fonction ({status}).")
+    ),
     Template(
         "retired_on must not be before the enrollment ({enrolled_on})",
         _("retired_on ne peut précéder l'entrée en fonction ({enrolled_on})."),
@@ -158,6 +160,211 @@ TEMPLATES: tuple[Template, ...] = (
         "{value} is not a region code 01 to 17",
         _("{value} n'est pas un code de région de 01 à 17"),
         "region",
+    ),
+    # Every other domain error of the services (their messages as raised, with their values).
+    Template("no Partner {id}", _("Aucun·e partenaire {id}.")),
+    Template("no ResearchProject {id}", _("Aucun projet de recherche {id}.")),
+    Template("no SectorTable {id}", _("Aucune table sectorielle {id}.")),
+    Template(
+        "no action {action} of the ambassador {ambassador}",
+        _("Aucune action {action} de l'ambassadeur·rice {ambassador}."),
+    ),
+    Template("no action {action} at this table", _("Aucune action {action} à cette table.")),
+    Template(
+        "no placement {placement} at this table", _("Aucun placement {placement} à cette table.")
+    ),
+    Template(
+        "{cooperative} is not a member of the table",
+        _("{cooperative} n'est pas membre de la table."),
+    ),
+    Template("the action {action} was withdrawn", _("L'action {action} a été retirée.")),
+    Template(
+        "the attendance of {cooperative} was withdrawn",
+        _("La participation de {cooperative} a été retirée."),
+    ),
+    Template(
+        "the public attendance {record} was withdrawn",
+        _("La participation du public {record} a été retirée."),
+    ),
+    Template("the action is already withdrawn", _("L'action est déjà retirée.")),
+    Template("the activity is not cancelled", _("L'activité n'est pas annulée.")),
+    Template("the ambassador is active", _("L'ambassadeur·rice est déjà en fonction.")),
+    Template(
+        "enrolled_on must not be after the ambassador's first action ({first_action})",
+        _("enrolled_on ne peut suivre la première action de l'ambassadeur·rice ({first_action})."),
+        "enrolled_on",
+    ),
+    Template(
+        "enrolled_on must be before the day the ambassador ended ({ended_on})",
+        _("enrolled_on doit précéder la fin du mandat de l'ambassadeur·rice ({ended_on})."),
+        "enrolled_on",
+    ),
+    Template(
+        "the ambassador's personal information was erased: it cannot be changed",
+        _(
+            "Les renseignements personnels de l'ambassadeur·rice ont été effacés : "
+            "ils ne peuvent plus être modifiés."
+        ),
+    ),
+    Template(
+        "the cooperative {cooperative} is not a member on {day}"
+        " as far as the ambassadors service knows",
+        _("La coopérative {cooperative} n'est pas membre le {day} (selon les ambassadeur·rice·s)."),
+        "cooperative_id",
+    ),
+    Template(
+        "the cooperative {cooperative} is not a member on {day}"
+        " as far as the partnerships service knows",
+        _("La coopérative {cooperative} n'est pas membre le {day} (selon les partenariats)."),
+        "cooperative_id",
+    ),
+    Template(
+        "this external_ref belongs to an action of another ambassador",
+        _("Cette external_ref désigne déjà une action d'un·e autre ambassadeur·rice."),
+        "external_ref",
+    ),
+    Template(
+        "this external_ref belongs to a public attendance of another activity",
+        _("Cette external_ref désigne déjà une participation du public à une autre activité."),
+        "external_ref",
+    ),
+    Template(
+        "this external_ref belongs to a record of another table",
+        _("Cette external_ref désigne déjà un enregistrement d'une autre table."),
+        "external_ref",
+    ),
+    Template(
+        "the cooperative is voided; restore it first",
+        _("La coopérative est annulée ; rétablissez-la d'abord."),
+    ),
+    Template("the cooperative is already voided", _("La coopérative est déjà annulée.")),
+    Template("the cooperative is not voided", _("La coopérative n'est pas annulée.")),
+    Template(
+        "{value} is not on the sector list (GET /v1/sectors)",
+        _("{value} n'est pas dans la liste des secteurs (GET /v1/sectors)."),
+        "sector",
+    ),
+    Template(
+        "{value} is not on the sector list",
+        _("{value} n'est pas dans la liste des secteurs."),
+        "sector",
+    ),
+    Template(
+        "at least one membership period is needed",
+        _("il faut au moins une période d'adhésion"),
+        "periods",
+    ),
+    Template("a period must start before it ends", _("une période doit commencer avant de finir")),
+    Template(
+        "only the last period may have no end",
+        _("seule la dernière période peut rester sans fin"),
+    ),
+    Template("periods must be in date order", _("les périodes doivent suivre l'ordre des dates")),
+    Template(
+        "the period overlaps the previous one",
+        _("la période chevauche la précédente"),
+    ),
+    Template("the partner is already inactive", _("Le ou la partenaire est déjà inactif·ve.")),
+    Template("the partner is already active", _("Le ou la partenaire est déjà actif·ve.")),
+    Template(
+        "started_on cannot be after the project's end",
+        _("started_on ne peut suivre la fin du projet."),
+        "started_on",
+    ),
+    Template("the project is already completed", _("Le projet est déjà terminé.")),
+    Template(
+        "ended_on cannot be before started_on",
+        _("ended_on ne peut précéder started_on."),
+        "ended_on",
+    ),
+    Template("the sector table is dissolved", _("La table sectorielle est dissoute.")),
+    Template(
+        "left_on must be after the member's joined_on",
+        _("left_on doit suivre le joined_on du membre."),
+        "left_on",
+    ),
+    Template(
+        "this retailer already has an open placement with the table",
+        _("Ce détaillant a déjà un placement en cours avec la table."),
+    ),
+    Template("the placement has already ended", _("Le placement a déjà pris fin.")),
+    Template(
+        "ended_on cannot be before the placement's started_on",
+        _("ended_on ne peut précéder le started_on du placement."),
+        "ended_on",
+    ),
+    Template(
+        "end the table's open placements before dissolving it",
+        _("Mettez fin aux placements en cours de la table avant de la dissoudre."),
+    ),
+    Template(
+        "dissolved_on cannot be before formed_on",
+        _("dissolved_on ne peut précéder formed_on."),
+        "dissolved_on",
+    ),
+    Template(
+        "{partner} is not a partner of the directory",
+        _("{partner} n'est pas un·e partenaire du répertoire."),
+    ),
+    Template(
+        "the partner {name} is not a retailer",
+        _("Le ou la partenaire {name} n'est pas un détaillant."),
+        "retailer_id",
+    ),
+    Template(
+        "another partner already goes by the name {name}",
+        _("Un·e autre partenaire porte déjà le nom {name}."),
+    ),
+    Template(
+        "another partner already goes by one of these names",
+        _("Un·e autre partenaire porte déjà l'un de ces noms."),
+    ),
+    # Requests the services check themselves (their routes' parameters and bodies).
+    Template("{name} is required", _("{name} est requis"), "{name}"),
+    Template("is required", _("est requis")),
+    Template("{value} is not a UUID", _("{value} n'est pas un UUID")),
+    Template("must be a date written YYYY-MM-DD", _("doit être une date écrite AAAA-MM-JJ")),
+    Template("must be an http(s) URL", _("doit être une URL http(s)")),
+    Template("Input should be a valid URL{rest}", _("doit être une URL valide")),
+    Template("URL scheme should be {schemes}", _("doit être une URL http(s)")),
+    Template(
+        "reason is at most 500 characters, without NUL",
+        _("reason compte au plus 500 caractères, sans caractère NUL"),
+        "reason",
+    ),
+    Template(
+        "must be an RFC 3339 timestamp, e.g. {example}",
+        _("doit être un horodatage RFC 3339, par exemple {example}"),
+    ),
+    Template("is not a valid RFC 3339 timestamp", _("n'est pas un horodatage RFC 3339 valide")),
+    Template("must be live or stored", _("doit être live ou stored")),
+    Template(
+        "the body must be a JSON object {indicator: number}",
+        _("Le corps doit être un objet JSON {indicateur: nombre}."),
+    ),
+    Template("is not an indicator", _("n'est pas un indicateur")),
+    Template("is not a scalar indicator", _("n'est pas un indicateur scalaire")),
+    Template("must be a number", _("doit être un nombre")),
+    Template("must be a number ≥ 0", _("doit être un nombre ≥ 0")),
+    Template("a rate is at most 1", _("un taux vaut au plus 1")),
+    Template("from and to are both required", _("from et to sont tous deux requis.")),
+    Template("must not be after to", _("ne peut suivre to")),
+    Template(
+        "a series spans at most {years} years",
+        _("une série couvre au plus {years} années"),
+    ),
+    Template("{year} has no such closure", _("{year} n'a pas de clôture.")),
+    Template("{year} is already closed", _("{year} est déjà clôturé.")),
+    Template("{year} is not closed", _("{year} n'est pas clôturé.")),
+    Template(
+        "{year} ends on {end}: a year is closed once it has ended",
+        _("{year} prend fin le {end} : une année se clôture une fois terminée."),
+        "fiscal_year",
+    ),
+    Template("the year has not ended yet", _("l'année n'est pas encore terminée"), "fiscal_year"),
+    Template(
+        "the figures are still catching up with the streams; retry in a moment",
+        _("Les chiffres rattrapent encore les flux ; réessayez dans un moment."),
     ),
     # Fiscal years (reporting).
     Template(

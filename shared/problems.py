@@ -132,6 +132,106 @@ DOMAIN_TEXTS: dict[str, tuple[str, str, str]] = {
         N_("La région est requise, sauf pour une activité à distance."),
         "region",
     ),
+    "already-active": (
+        N_("Ambassadeur·rice déjà en fonction"),
+        N_("L'ambassadeur·rice est déjà en fonction."),
+        "",
+    ),
+    "enrollment-date": (
+        N_("Date d'entrée en fonction non valide"),
+        N_("La date d'entrée en fonction contredit les actions ou la fin du mandat."),
+        "enrolled_on",
+    ),
+    "personal-data-erased": (
+        N_("Renseignements personnels effacés"),
+        N_("Les renseignements personnels ont été effacés : ils ne peuvent plus être modifiés."),
+        "",
+    ),
+    "not-cancelled": (
+        N_("Activité non annulée"),
+        N_("L'activité n'est pas annulée."),
+        "",
+    ),
+    "invalid-periods": (
+        N_("Périodes d'adhésion non valides"),
+        N_("Les périodes d'adhésion ne respectent pas les règles."),
+        "periods",
+    ),
+    "already-voided": (
+        N_("Coopérative déjà annulée"),
+        N_("La coopérative est déjà annulée."),
+        "",
+    ),
+    "not-voided": (
+        N_("Coopérative non annulée"),
+        N_("La coopérative n'est pas annulée."),
+        "",
+    ),
+    "unknown-sector": (
+        N_("Secteur inconnu"),
+        N_("Ce secteur n'est pas dans la liste des secteurs."),
+        "sector",
+    ),
+    "partner-name-taken": (
+        N_("Nom de partenaire déjà utilisé"),
+        N_("Un·e autre partenaire porte déjà ce nom."),
+        "",
+    ),
+    "partner-status": (
+        N_("Statut du ou de la partenaire inchangé"),
+        N_("Le ou la partenaire a déjà ce statut."),
+        "",
+    ),
+    "unknown-partner": (
+        N_("Partenaire inconnu·e"),
+        N_("Cet identifiant ne désigne aucun·e partenaire du répertoire."),
+        "partner_ids",
+    ),
+    "not-a-retailer": (
+        N_("Partenaire non détaillant"),
+        N_("Les placements se font auprès de détaillants seulement."),
+        "retailer_id",
+    ),
+    "already-completed": (
+        N_("Projet déjà terminé"),
+        N_("Le projet de recherche est déjà terminé."),
+        "",
+    ),
+    "project-date": (
+        N_("Date de projet non valide"),
+        N_("Les dates du projet ne sont pas dans l'ordre."),
+        "ended_on",
+    ),
+    "table-dissolved": (
+        N_("Table dissoute"),
+        N_("La table sectorielle est dissoute."),
+        "",
+    ),
+    "table-date": (
+        N_("Date de table non valide"),
+        N_("Les dates de la table ne sont pas dans l'ordre."),
+        "ended_on",
+    ),
+    "placement-open": (
+        N_("Placement en cours"),
+        N_("Un placement est encore en cours."),
+        "",
+    ),
+    "placement-ended": (
+        N_("Placement terminé"),
+        N_("Le placement a déjà pris fin."),
+        "",
+    ),
+    "already-closed": (
+        N_("Année déjà clôturée"),
+        N_("Cette année financière est déjà clôturée."),
+        "",
+    ),
+    "year-not-ended": (
+        N_("Année non terminée"),
+        N_("Une année financière se clôture une fois terminée."),
+        "fiscal_year",
+    ),
     "already-withdrawn": (
         N_("Déjà retiré"),
         N_("Cet enregistrement a déjà été retiré."),

@@ -317,3 +317,80 @@ def test_the_views_show_the_sector_labels_the_read_model_learned_else_the_vocabu
     assert "Circus arts" in page and "Microbreweries" in page
     report = client.get(f"/v1/reports/{YEAR}?lang=fr", headers={"Accept": "text/markdown"})
     assert "| Arts du cirque | 1 |" in report.text
+
+
+GENERIC_FRENCH = {"La requête ne respecte pas une règle.", "Cette valeur est refusée."}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "params", "body", "field", "french", "english"),
+    [
+        ("get", f"/v1/indicators/{YEAR}", {"view": "bogus"}, None, "view",
+         "doit être live ou stored", "must be live or stored"),
+        ("get", f"/v1/indicators/{YEAR}", {"as_recorded": "hier"}, None, "as_recorded",
+         "doit être un horodatage RFC 3339, par exemple 2024-09-15T12:00:00Z",
+         "must be an RFC 3339 timestamp, e.g. 2024-09-15T12:00:00Z"),
+        ("get", "/v1/indicators", {"from": YEAR}, None, "to",
+         "est requis", "is required"),
+        ("get", "/v1/indicators", {"from": "2024-2025", "to": YEAR}, None, "from",
+         "ne peut suivre to", "must not be after to"),
+        ("get", "/v1/indicators", {"from": "2010-2011", "to": "2020-2021"}, None, "to",
+         "une série couvre au plus 10 années", "a series spans at most 10 years"),
+        ("put", f"/v1/targets/{YEAR}", None, {"members.unknown": 3}, "members.unknown",
+         "n'est pas un indicateur", "is not an indicator"),
+        ("put", f"/v1/targets/{YEAR}", None, {"members.by_region": 3}, "members.by_region",
+         "n'est pas un indicateur scalaire", "is not a scalar indicator"),
+        ("put", f"/v1/targets/{YEAR}", None, {"members.total": "150"}, "members.total",
+         "doit être un nombre", "must be a number"),
+        ("put", f"/v1/targets/{YEAR}", None, {"members.total": -1}, "members.total",
+         "doit être un nombre ≥ 0", "must be a number ≥ 0"),
+        ("put", f"/v1/targets/{YEAR}", None, {"participation.rate": 1.5}, "participation.rate",
+         "un taux vaut au plus 1", "a rate is at most 1"),
+        ("put", f"/v1/targets/{YEAR}", None, [1], "",
+         "Le corps doit être un objet JSON {indicateur: nombre}.",
+         "The body must be a JSON object {indicator: number}."),
+    ],
+)  # fmt: skip
+def test_a_refused_parameter_or_target_is_named_specifically_in_both_languages(
+    parts: tuple[TestClient, FakeReadModel, FakeProjector, Records],
+    method: str,
+    path: str,
+    params: dict[str, str] | None,
+    body: Any,
+    field: str,
+    french: str,
+    english: str,
+) -> None:
+    client = parts[0]
+
+    def ask(headers: dict[str, str]) -> Any:
+        return client.request(method, path, params=params, json=body, headers=headers)
+
+    fr, en = ask(ADMIN).json(), ask({**ADMIN, "Accept-Language": "en"}).json()
+
+    assert (fr["type"], fr["status"]) == (en["type"], en["status"])
+    assert fr["errors"][0] == {"field": field, "message": french}
+    assert en["errors"][0] == {"field": field, "message": english}
+    assert fr["detail"] not in GENERIC_FRENCH
+
+
+def test_closing_a_year_that_has_not_ended_says_when_it_ends_in_both_languages(
+    parts: tuple[TestClient, FakeReadModel, FakeProjector, Records],
+) -> None:
+    client = parts[0]
+    year = current_fiscal_year()
+    path = f"/v1/fiscal-years/{year.label}/closure"
+
+    fr = client.post(path, headers=ADMIN).json()
+    en = client.post(path, headers={**ADMIN, "Accept-Language": "en"}).json()
+
+    assert fr["type"] == en["type"] and fr["type"].endswith("/year-not-ended")
+    assert fr["title"] == "Année non terminée" and en["title"] == "Year not ended"
+    end = year.end.isoformat()
+    assert fr["detail"] == (
+        f"{year.label} prend fin le {end} : une année se clôture une fois terminée."
+    )
+    assert en["detail"] == f"{year.label} ends on {end}: a year is closed once it has ended."
+    assert fr["errors"] == [
+        {"field": "fiscal_year", "message": "l'année n'est pas encore terminée"}
+    ]
