@@ -519,7 +519,13 @@ def routes(read_model: ReadModel, projector: Projector, records: Records) -> API
         with read_model.database.reading() as conn:
             dates = business_date_range(conn)
         labels = records.labels()
-        decided = [read_model.fiscal_year(label) for label in labels]
+        # §16.10: a year is listed for a target or a closure it has now (targets cleared, a
+        # closure reopened: no longer a reason).
+        decided = [
+            read_model.fiscal_year(label)
+            for label in labels
+            if records.targets(label) or records.closure(label) is not None
+        ]
         current = read_model.current_fiscal_year()
         items = []
         for year in listed_years(dates, current, decided, current.year_start):

@@ -191,3 +191,16 @@ def test_the_csv_of_a_year_holds_a_line_per_scalar_and_per_key(
     assert lines[0] == "indicator,key,value"
     assert "members.joined,,1" in lines
     assert "members.joined_by_month,2016-10,1" in lines
+
+
+def test_a_far_year_is_listed_while_it_has_targets_and_no_longer_once_they_are_cleared(
+    api: TestClient,
+) -> None:
+    def listed() -> list[str]:
+        return [item["fiscal_year"] for item in api.get("/v1/fiscal-years").json()["items"]]
+
+    assert api.put("/v1/targets/2040-2041", json={"members.total": 200}).status_code == 200
+    assert listed()[-1] == "2040-2041"
+
+    assert api.put("/v1/targets/2040-2041", json={}).status_code == 200
+    assert "2040-2041" not in listed()
