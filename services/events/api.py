@@ -542,7 +542,12 @@ def activity_routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
                 shown=represent_public_attendance,
             )
         except KnownReference as held:
-            return known_answer(command, held.holder, public_attendance, lambda doc: {})
+            return known_answer(
+                command,
+                held.holder,
+                public_attendance,
+                lambda doc: etag_header(current(doc["activity_id"])),
+            )
 
     @router.get(
         "/{activity_id}/public-attendance",

@@ -50,6 +50,7 @@ def test_a_public_attendance_reference_answers_200_here_and_409_under_another_ac
         f"/v1/activities/{one}/public-attendance", json={"count": 9, "external_ref": ref}
     )
     assert again.status_code == 200 and again.json() == created.json()
+    assert again.headers["etag"] == platform.http.get(f"/v1/activities/{one}").headers["etag"]
     taken = platform.http.post(
         f"/v1/activities/{other}/public-attendance", json={"count": 4, "external_ref": ref}
     )
