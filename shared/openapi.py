@@ -54,6 +54,7 @@ QUERY_PARAMETERS: dict[str, list[tuple[str, dict[str, Any]]]] = {
     "from": [("", DATE)],
     "to": [("", DATE)],
     "as_of": [("", DATE)],
+    "left_on": [("", DATE)],
     "as_recorded": [("", {"type": "string", "format": "date-time"})],
     "region": [("", _ref("Region"))],
     "type": [("", _ref("ActivityType"))],
@@ -213,7 +214,8 @@ def _complete_operation(path: str, operation: dict[str, Any], schemas: dict[str,
             )
             if typed is not None:
                 parameter["schema"] = copy.deepcopy(typed)
-                parameter["allowEmptyValue"] = True  # an empty filter is no filter (§1)
+                if not parameter.get("required"):
+                    parameter["allowEmptyValue"] = True  # an empty filter is no filter (§1)
             else:
                 parameter["schema"] = _not_null(parameter.get("schema", {}))
         elif parameter.get("in") == "header" and parameter["name"].lower() == "idempotency-key":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
 from uuid import UUID, uuid4
 
@@ -29,21 +29,27 @@ from services.partnerships.views import (
 from shared.fields import BusinessDate, NonEmptyText, OptionalText, Region, RequestBody, is_region
 from shared.http import (
     Command,
+    HistoryEntry,
     Page,
     Paging,
+    Refusal,
     answers,
-    check_if_match,
     command_context,
     command_route,
     etag_header,
+    expected_version,
     filter_value,
+    history_page,
+    install_domain_errors,
+    known_answer,
+    numbered_page,
     page,
     problem_response,
     replayed,
     require,
     run_command,
+    unless_replayed,
 )
-from shared.integration import rfc3339
 from shared.names import normalized_name
 from shared.problems import Problem, invalid
 from shared.vocabulary import PartnerKind, TableActionKind
@@ -58,7 +64,7 @@ Reason = Annotated[
     Field(max_length=500, description="Why; free text kept in the history: no personal data."),
 ]
 
-ERRORS: dict[type[domain.PartnershipsError], tuple[int, str | None, str]] = {
+ERRORS: dict[type[domain.PartnershipsError], Refusal] = {
     domain.PartnerNotFoundError: (404, None, ""),
     domain.ProjectNotFoundError: (404, None, ""),
     domain.TableNotFoundError: (404, None, ""),
@@ -278,15 +284,6 @@ class PlacementDocument(BaseModel):
     external_ref: str | None
 
 
-class HistoryEntry(BaseModel):
-    """One recorded event of a resource."""
-
-    type: str
-    version: int
-    recorded_at: datetime
-    data: dict[str, Any]
-
-
 def _create_or_known(
     command: Command[Any],
     *,
@@ -306,45 +303,18 @@ def _create_or_known(
         try:
             ref, created = execute(command_context(request, record))
         except KnownReference as known:
-            ref, created = str(known.holder), False
+            return known_answer(command, str(known.holder), render, extra)
         except EventStoreConflict:
             stored = idempotency.stored() if idempotency else None
             if stored is not None:
                 doc = render(stored.resource)
                 return replayed(stored.status, doc, extra(doc))
             continue
-        if not created and idempotency is not None:
-            idempotency.remember(200, ref)
+        if not created:
+            return known_answer(command, ref, render, extra)
         doc = render(ref)
-        return JSONResponse(doc, status_code=201 if created else 200, headers=extra(doc))
+        return JSONResponse(doc, status_code=201, headers=extra(doc))
     raise Problem(409, "the resource kept changing concurrently; retry the request")
-
-
-def _history(events: list[Any], paging: Any) -> dict[str, Any]:
-    items, positions = [], []
-    for event in events:
-        if event.originator_version <= paging.after:
-            continue
-        mapped = to_integration(event)
-        if mapped is None:
-            continue
-        items.append(
-            {
-                "type": mapped[0],
-                "version": event.originator_version,
-                "recorded_at": rfc3339(event.timestamp),
-                "data": mapped[1],
-            }
-        )
-        positions.append(event.originator_version)
-        if len(items) > paging.limit:
-            break
-    return page(items, positions, paging.limit)
-
-
-def _expected(command: Command[Any], version: int) -> int | None:
-    check_if_match(command.request, version)
-    return version if "if-match" in command.request.headers else None
 
 
 def routes(app: Partnerships, directory: Directory) -> APIRouter:
@@ -424,7 +394,7 @@ def partner_routes(app: Partnerships, directory: Directory) -> APIRouter:
                 raise invalid(field, f"{field} cannot be null")
         if body.name is not None:
             _check_comparable(body.name)
-        expected = _expected(command, app.partner(partner_id).version)
+        expected = unless_replayed(command, lambda: app.partner(partner_id).version)
         return run_command(
             command, status=200, resource=str(partner_id),
             execute=lambda context: app.update_partner(
@@ -459,7 +429,7 @@ def partner_routes(app: Partnerships, directory: Directory) -> APIRouter:
     )  # fmt: skip
     def get_partner_history(partner_id: UUID, paging: Paging) -> dict[str, Any]:
         """Every recorded event of the partner, oldest first."""
-        return _history(app.history(partner_id, Partner), paging)
+        return history_page(app.history(partner_id, Partner), to_integration, paging)
 
     return router
 
@@ -530,7 +500,7 @@ def project_routes(app: Partnerships, directory: Directory) -> APIRouter:
         for field in ("title", "partner_ids", "started_on"):
             if field in body.model_fields_set and getattr(body, field) is None:
                 raise invalid(field, f"{field} cannot be null")
-        expected = _expected(command, app.project(project_id).version)
+        expected = unless_replayed(command, lambda: app.project(project_id).version)
         return run_command(
             command, status=200, resource=str(project_id),
             execute=lambda context: app.update_project(
@@ -562,7 +532,7 @@ def project_routes(app: Partnerships, directory: Directory) -> APIRouter:
     )  # fmt: skip
     def get_research_project_history(project_id: UUID, paging: Paging) -> dict[str, Any]:
         """Every recorded event of the project, oldest first."""
-        return _history(app.history(project_id, ResearchProject), paging)
+        return history_page(app.history(project_id, ResearchProject), to_integration, paging)
 
     return router
 
@@ -588,8 +558,8 @@ def table_routes(app: Partnerships, directory: Directory) -> APIRouter:
 
     def member(ref: str) -> dict[str, Any]:
         table_id, cooperative_id = ref.split("/")
-        doc = represent_table(app.table(UUID(table_id)))
-        return next(m for m in doc["members"] if m["cooperative_id"] == cooperative_id)
+        found = app.table(UUID(table_id)).members[UUID(cooperative_id)]  # its latest period
+        return represent_member(found)
 
     def table_etag(table_id: UUID) -> Callable[[dict[str, Any]], dict[str, str]]:
         return lambda _doc: etag_header({"version": app.table(table_id).version})
@@ -643,7 +613,7 @@ def table_routes(app: Partnerships, directory: Directory) -> APIRouter:
     )  # fmt: skip
     def rename_sector_table(command: Command[SectorTableChange], table_id: UUID) -> JSONResponse:
         """Give the table a new name → `SectorTableRenamed`."""
-        expected = _expected(command, app.table(table_id).version)
+        expected = unless_replayed(command, lambda: app.table(table_id).version)
         return run_command(
             command, status=200, resource=str(table_id),
             execute=lambda context: app.rename_table(
@@ -686,17 +656,21 @@ def table_routes(app: Partnerships, directory: Directory) -> APIRouter:
         request: Request,
         table_id: UUID,
         cooperative_id: UUID,
-        left_on: Annotated[str | None, Query()] = None,
+        left_on: Annotated[str, Query(description="Its first day out (`YYYY-MM-DD`).")],
     ) -> Response:
-        """A cooperative leaves the table → `SectorTableMemberRemoved` (`left_on` required)."""
+        """A cooperative leaves the table → `SectorTableMemberRemoved` (`left_on` required).
+
+        Repeated (the cooperative already left) → 404 with `type` ending `/already-withdrawn`.
+        """
         day = _required_date(left_on, "left_on")
         table = app.table(table_id)
-        if table.member(cooperative_id) is None:
+        if cooperative_id not in table.members:
             raise domain.TableMemberNotFoundError(f"{cooperative_id} is not a member of the table")
-        check_if_match(request, table.version)
+        expected = expected_version(request, table.version)
         updated = app.remove_member(
-            table_id, cooperative_id, left_on=day, context=command_context(request, None)
-        )
+            table_id, cooperative_id, left_on=day, expected_version=expected,
+            context=command_context(request, None),
+        )  # fmt: skip
         return Response(status_code=204, headers=etag_header({"version": updated.version}))
 
     @command_route(
@@ -725,7 +699,7 @@ def table_routes(app: Partnerships, directory: Directory) -> APIRouter:
     def list_table_actions(table_id: UUID, paging: Paging) -> dict[str, Any]:
         """The table's actions, oldest first (withdrawn ones left out)."""
         kept = [a for a in app.table(table_id).actions.values() if not a.withdrawn]
-        return _numbered(kept, represent_action, paging)
+        return numbered_page(kept, represent_action, paging)
 
     @router.delete(
         "/{table_id}/actions/{action_id}",
@@ -739,13 +713,17 @@ def table_routes(app: Partnerships, directory: Directory) -> APIRouter:
         action_id: UUID,
         reason: Annotated[str | None, Query(max_length=500)] = None,
     ) -> Response:
-        """Withdraw an action recorded by mistake → `SectorTableActionWithdrawn`."""
+        """Withdraw an action recorded by mistake → `SectorTableActionWithdrawn`.
+
+        Repeated → 404 with `type` ending `/already-withdrawn`.
+        """
         table = app.table(table_id)
         table.action(action_id)
-        check_if_match(request, table.version)
+        expected = expected_version(request, table.version)
         updated = app.withdraw_action(
-            table_id, action_id, reason=reason or None, context=command_context(request, None)
-        )
+            table_id, action_id, reason=reason or None, expected_version=expected,
+            context=command_context(request, None),
+        )  # fmt: skip
         return Response(status_code=204, headers=etag_header({"version": updated.version}))
 
     @command_route(
@@ -801,7 +779,7 @@ def table_routes(app: Partnerships, directory: Directory) -> APIRouter:
         ]  # fmt: skip
         if only_open == "false":
             kept = [p for p in kept if not p.is_open]
-        return _numbered(kept, represent_placement, paging)
+        return numbered_page(kept, represent_placement, paging)
 
     @command_route(
         router, "/{table_id}/dissolution", scope=WRITE, body=DissolutionRequest,
@@ -823,7 +801,7 @@ def table_routes(app: Partnerships, directory: Directory) -> APIRouter:
     )  # fmt: skip
     def get_sector_table_history(table_id: UUID, paging: Paging) -> dict[str, Any]:
         """Every recorded event of the table, oldest first."""
-        return _history(app.history(table_id, SectorTable), paging)
+        return history_page(app.history(table_id, SectorTable), to_integration, paging)
 
     return router
 
@@ -861,21 +839,6 @@ class Answered:
         return self.load_headers(doc)
 
 
-def _numbered(
-    records: list[Any], represent: Callable[[Any], dict[str, Any]], paging: Any
-) -> dict[str, Any]:
-    """A page of a parent's sub-records, in recorded order (cursor = position, from 1)."""
-    items, positions = [], []
-    for position, record in enumerate(records, start=1):
-        if position <= paging.after:
-            continue
-        items.append(represent(record))
-        positions.append(position)
-        if len(items) > paging.limit:
-            break
-    return page(items, positions, paging.limit)
-
-
 def _check_comparable(name: str) -> None:
     """A partner's name must keep a character once normalized (§16.7): white space alone is
     no name two partners could be told apart by."""
@@ -911,18 +874,11 @@ def install_errors(api: FastAPI) -> None:
     async def on_known(request: Request, error: KnownReference) -> JSONResponse:
         return problem_response(request, Problem(409, str(error), slug="external-ref-taken"))
 
-    @api.exception_handler(domain.PartnershipsError)
-    async def on_error(request: Request, error: domain.PartnershipsError) -> JSONResponse:
-        status, slug, field = ERRORS.get(type(error), (422, None, ""))
-        extensions = (
-            {"existing_id": error.existing_id}
-            if isinstance(error, domain.PartnerNameTakenError)
-            else None
-        )
-        field = getattr(error, "field", None) or field
-        problem = (
-            invalid(field, str(error), slug=slug)
-            if status == 422
-            else Problem(status, str(error), slug=slug, extensions=extensions)
-        )
-        return problem_response(request, problem)
+    install_domain_errors(api, domain.PartnershipsError, ERRORS, extensions=_existing_id)
+
+
+def _existing_id(error: domain.PartnershipsError) -> dict[str, Any] | None:
+    """The other partner's id, in the answer to a name already taken."""
+    if isinstance(error, domain.PartnerNameTakenError):
+        return {"existing_id": error.existing_id}
+    return None

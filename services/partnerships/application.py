@@ -402,7 +402,9 @@ class Partnerships(CoopApplication):
         try:
             retailer = self.partner(retailer_id)
         except PartnerNotFoundError:
-            raise NotARetailerError(f"{retailer_id} is not a partner of the directory") from None
+            raise UnknownPartnerError(
+                f"{retailer_id} is not a partner of the directory", "retailer_id"
+            ) from None
         if retailer.kind != RETAILER:
             raise NotARetailerError(f"the partner {retailer.name!r} is not a retailer")
         placement = table.secure_placement(

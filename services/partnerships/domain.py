@@ -205,6 +205,8 @@ class TableAction:
     partner_ids: tuple[UUID, ...]
     external_ref: str | None
     withdrawn: bool = False
+    number: int = 0
+    """Its place in the table's recording order, from 1 (withdrawn actions counted)."""
 
 
 @dataclass(frozen=True)
@@ -217,6 +219,8 @@ class RetailPlacement:
     note: str | None
     external_ref: str | None
     ended_on: date | None = None
+    number: int = 0
+    """Its place in the table's recording order, from 1."""
 
     @property
     def is_open(self) -> bool:
@@ -298,7 +302,7 @@ class SectorTable(Aggregate):
         self.formed_on = formed_on
         self.external_ref = external_ref
         self.dissolved_on: date | None = None
-        self.members: dict[UUID, TableMember] = {}
+        self.periods: list[TableMember] = []
         self.actions: dict[UUID, TableAction] = {}
         self.placements: dict[UUID, RetailPlacement] = {}
 
@@ -317,33 +321,57 @@ class SectorTable(Aggregate):
         """Give the table a new name."""
         self.name = name
 
+    @property
+    def members(self) -> dict[UUID, TableMember]:
+        """Each cooperative's latest membership period (`periods` keeps them all)."""
+        return {period.cooperative_id: period for period in self.periods}
+
     def member(self, cooperative_id: UUID) -> TableMember | None:
         """The cooperative's current membership (without an end), if any."""
         found = self.members.get(cooperative_id)
         return found if found is not None and found.left_on is None else None
 
+    def check_member(self, cooperative_id: UUID) -> TableMember:
+        """The cooperative's current membership: 404 if it never belonged, and
+        `already-withdrawn` if it left (a repeated removal, §16.4)."""
+        current = self.member(cooperative_id)
+        if current is not None:
+            return current
+        if cooperative_id in self.members:
+            raise AlreadyWithdrawnError(f"{cooperative_id} has already left the table")
+        raise TableMemberNotFoundError(f"{cooperative_id} is not a member of the table")
+
     def add_member(self, cooperative_id: UUID, joined_on: date) -> TableMember:
-        """A cooperative joins the table."""
+        """A cooperative joins the table (again after it left: a new period, from its last
+        `left_on` on)."""
         self.check_active()
+        latest = self.members.get(cooperative_id)
+        if latest is not None and latest.left_on is not None and joined_on < latest.left_on:
+            raise TableDateError(
+                "joined_on cannot be before the day the cooperative last left the table",
+                "joined_on",
+            )
         self._add_member(cooperative_id, joined_on)
-        return self.members[cooperative_id]
+        return self.periods[-1]
 
     @event(MemberAdded)
     def _add_member(self, cooperative_id: UUID, joined_on: date) -> None:
-        self.members[cooperative_id] = TableMember(cooperative_id, joined_on)
+        self.periods.append(TableMember(cooperative_id, joined_on))
 
     def remove_member(self, cooperative_id: UUID, left_on: date) -> None:
         """A cooperative leaves the table; `left_on` is its first day out."""
-        current = self.member(cooperative_id)
-        if current is None:
-            raise TableMemberNotFoundError(f"{cooperative_id} is not a member of the table")
+        current = self.check_member(cooperative_id)
         if left_on <= current.joined_on:
             raise TableDateError("left_on must be after the member's joined_on", "left_on")
         self._remove_member(cooperative_id, left_on)
 
     @event(MemberRemoved)
     def _remove_member(self, cooperative_id: UUID, left_on: date) -> None:
-        self.members[cooperative_id] = replace(self.members[cooperative_id], left_on=left_on)
+        for index in range(len(self.periods) - 1, -1, -1):
+            period = self.periods[index]
+            if period.cooperative_id == cooperative_id and period.left_on is None:
+                self.periods[index] = replace(period, left_on=left_on)
+                return
 
     def log_action(
         self,
@@ -371,8 +399,9 @@ class SectorTable(Aggregate):
         external_ref: str | None,
     ) -> None:
         self.actions[action_id] = TableAction(
-            action_id, kind, title, performed_on, tuple(partner_ids), external_ref
-        )
+            action_id, kind, title, performed_on, tuple(partner_ids), external_ref,
+            number=len(self.actions) + 1,
+        )  # fmt: skip
 
     def action(self, action_id: UUID) -> TableAction:
         """A recorded action (withdrawn or not)."""
@@ -421,8 +450,9 @@ class SectorTable(Aggregate):
         external_ref: str | None,
     ) -> None:
         self.placements[placement_id] = RetailPlacement(
-            placement_id, retailer_id, started_on, note, external_ref
-        )
+            placement_id, retailer_id, started_on, note, external_ref,
+            number=len(self.placements) + 1,
+        )  # fmt: skip
 
     def placement(self, placement_id: UUID) -> RetailPlacement:
         """A placement of the table."""
@@ -508,7 +538,16 @@ class PartnerStatusError(PartnershipsError):
 
 
 class UnknownPartnerError(PartnershipsError):
-    """A partner id names no partner of the directory."""
+    """A partner id names no partner of the directory; `field` names where it was given."""
+
+    def __init__(self, message: str, field: str = "partner_ids") -> None:
+        super().__init__(message)
+        self.field = field
+
+    @property
+    def errors(self) -> list[tuple[str, str]]:
+        """The field refused, as a 422 lists it."""
+        return [(self.field, str(self))]
 
 
 class NotARetailerError(PartnershipsError):
@@ -533,6 +572,11 @@ class DateOrderError(PartnershipsError):
     def __init__(self, message: str, field: str) -> None:
         super().__init__(message)
         self.field = field
+
+    @property
+    def errors(self) -> list[tuple[str, str]]:
+        """The field refused, as a 422 lists it."""
+        return [(self.field, str(self))]
 
 
 class ProjectDateError(DateOrderError):

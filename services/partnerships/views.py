@@ -92,7 +92,7 @@ def represent_table(table: SectorTable) -> dict[str, Any]:
         "formed_on": table.formed_on.isoformat(),
         "status": table.status,
         "dissolved_on": table.dissolved_on.isoformat() if table.dissolved_on else None,
-        "members": [represent_member(m) for m in table.members.values()],
+        "members": [represent_member(m) for m in table.periods],
         "external_ref": table.external_ref,
         "version": table.version,
     }

@@ -206,3 +206,76 @@ def test_a_sub_record_answer_carries_the_tables_new_etag_and_replays_alike(
     assert (joined.status_code, joined.headers["ETag"]) == (201, '"3"')
     again = client.post(f"/v1/sector-tables/{table_id}/members", json=member)
     assert (again.status_code, again.json(), again.headers["ETag"]) == (200, joined.json(), '"3"')
+
+
+def test_a_repeated_withdrawal_is_404_already_withdrawn_and_an_unknown_one_404_not_found(
+    client: TestClient,
+) -> None:
+    table_id, cooperative = table(client), str(uuid4())
+    members = f"/v1/sector-tables/{table_id}/members"
+    created(client, members, {"cooperative_id": cooperative, "joined_on": "2023-01-01"})
+    left = {"left_on": "2024-01-01"}
+    assert client.delete(f"{members}/{cooperative}", params=left).status_code == 204
+    problem(client.delete(f"{members}/{cooperative}", params=left), 404, "/already-withdrawn")
+    problem(client.delete(f"{members}/{uuid4()}", params=left), 404, "/not-found")
+    actions = f"/v1/sector-tables/{table_id}/actions"
+    logged = created(client, actions, {"kind": "autre", "title": "Salon",
+                                       "performed_on": "2023-05-01"})  # fmt: skip
+    assert client.delete(f"{actions}/{logged['id']}").status_code == 204
+    problem(client.delete(f"{actions}/{logged['id']}"), 404, "/already-withdrawn")
+    problem(client.delete(f"{actions}/{uuid4()}"), 404, "/not-found")
+
+
+def test_a_cooperative_that_rejoins_a_table_keeps_its_earlier_period(client: TestClient) -> None:
+    table_id, cooperative = table(client), str(uuid4())
+    members = f"/v1/sector-tables/{table_id}/members"
+    created(client, members, {"cooperative_id": cooperative, "joined_on": "2023-01-01"})
+    assert client.delete(f"{members}/{cooperative}",
+                         params={"left_on": "2023-06-01"}).status_code == 204  # fmt: skip
+    again = created(client, members, {"cooperative_id": cooperative, "joined_on": "2024-01-01"})
+    assert again == {"cooperative_id": cooperative, "joined_on": "2024-01-01", "left_on": None}
+    repeated = client.post(members, json={"cooperative_id": cooperative, "joined_on": "2024-02-01"})
+    assert repeated.status_code == 200 and repeated.json() == again
+    assert client.get(f"/v1/sector-tables/{table_id}").json()["members"] == [
+        {"cooperative_id": cooperative, "joined_on": "2023-01-01", "left_on": "2023-06-01"},
+        {"cooperative_id": cooperative, "joined_on": "2024-01-01", "left_on": None},
+    ]
+    assert client.delete(f"{members}/{cooperative}",
+                         params={"left_on": "2024-03-01"}).status_code == 204  # fmt: skip
+    periods = client.get(f"/v1/sector-tables/{table_id}").json()["members"]
+    assert [p["left_on"] for p in periods] == ["2023-06-01", "2024-03-01"]
+
+
+def test_a_placement_with_an_id_that_names_no_partner_is_unknown_partner(
+    client: TestClient,
+) -> None:
+    path = f"/v1/sector-tables/{table(client)}/retail-placements"
+    refused = client.post(path, json={"retailer_id": str(uuid4()), "started_on": "2023-10-01"})
+    assert problem(refused, 422, "/unknown-partner")["errors"][0]["field"] == "retailer_id"
+
+
+def test_a_record_withdrawn_or_ended_between_two_pages_makes_the_next_skip_nothing(
+    client: TestClient,
+) -> None:
+    table_id = table(client)
+    actions = f"/v1/sector-tables/{table_id}/actions"
+    action = {"kind": "autre", "title": "Action", "performed_on": "2023-05-01"}
+    logged = [created(client, actions, action)["id"] for _ in range(3)]
+    first = client.get(actions, params={"limit": 1}).json()
+    assert [a["id"] for a in first["items"]] == logged[:1]
+    assert client.delete(f"{actions}/{logged[0]}").status_code == 204
+    second = client.get(actions, params={"limit": 1, "cursor": first["next_cursor"]}).json()
+    assert [a["id"] for a in second["items"]] == logged[1:2]
+    placements = f"/v1/sector-tables/{table_id}/retail-placements"
+    shops = [partner(client, f"Épicerie {n}", "detaillant") for n in range(3)]
+    secured = [
+        created(client, placements, {"retailer_id": shop, "started_on": "2023-09-01"})["id"]
+        for shop in shops
+    ]
+    first = client.get(placements, params={"limit": 1, "open": "true"}).json()
+    assert [p["id"] for p in first["items"]] == secured[:1]
+    ended = client.post(f"{placements}/{secured[0]}/end", json={"ended_on": "2024-01-01"})
+    assert ended.status_code == 200
+    after = {"limit": 1, "open": "true", "cursor": first["next_cursor"]}
+    second = client.get(placements, params=after).json()
+    assert [p["id"] for p in second["items"]] == secured[1:2]

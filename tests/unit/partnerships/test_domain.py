@@ -121,5 +121,14 @@ def test_a_member_leaves_after_joining_and_only_once() -> None:
     with pytest.raises(domain.TableDateError):
         microbrasseries.remove_member(cooperative, date(2023, 9, 1))
     microbrasseries.remove_member(cooperative, date(2024, 1, 1))
-    with pytest.raises(domain.TableMemberNotFoundError):
+    with pytest.raises(domain.AlreadyWithdrawnError):
         microbrasseries.remove_member(cooperative, date(2024, 2, 1))
+    with pytest.raises(domain.TableMemberNotFoundError):
+        microbrasseries.remove_member(uuid4(), date(2024, 2, 1))
+    with pytest.raises(domain.TableDateError):
+        microbrasseries.add_member(cooperative, date(2023, 12, 1))
+    microbrasseries.add_member(cooperative, date(2024, 1, 1))
+    assert [(p.joined_on, p.left_on) for p in microbrasseries.periods] == [
+        (date(2023, 9, 1), date(2024, 1, 1)),
+        (date(2024, 1, 1), None),
+    ]

@@ -185,3 +185,12 @@ def test_a_list_filter_takes_the_values_of_the_listed_field() -> None:
         status = next(p for p in operation["parameters"] if p["name"] == "status")
         assert status["schema"] == {"type": "string", "enum": ["active", "left", "voided"]}
         assert status["allowEmptyValue"] is True
+
+
+def test_a_table_members_left_on_is_a_required_date() -> None:
+    for api in built_api("partnerships"):
+        operation = api.openapi()["paths"]["/v1/sector-tables/{table_id}/members/{cooperative_id}"]
+        (left_on,) = [p for p in operation["delete"]["parameters"] if p["name"] == "left_on"]
+        assert left_on["required"] is True
+        assert left_on["schema"] == {"type": "string", "format": "date"}
+        assert "allowEmptyValue" not in left_on
