@@ -177,6 +177,15 @@ TEMPLATES: tuple[Template, ...] = (
         "{cooperative} is not a member of the table",
         _("{cooperative} n'est pas membre de la table."),
     ),
+    Template(
+        "{cooperative} has already left the table",
+        _("{cooperative} a déjà quitté la table."),
+    ),
+    Template(
+        "joined_on cannot be before the day the cooperative last left the table",
+        _("joined_on ne peut précéder le jour où la coopérative a quitté la table."),
+        "joined_on",
+    ),
     Template("the action {action} was withdrawn", _("L'action {action} a été retirée.")),
     Template(
         "the attendance of {cooperative} was withdrawn",

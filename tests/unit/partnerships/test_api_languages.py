@@ -133,8 +133,8 @@ def test_the_tables_and_projects_refusals_are_specific_in_both_languages(
     assert "as far as the partnerships service knows" in en["detail"]
 
     fr, en = both(lambda h: client.delete(f"{members}/{outsider}", headers=h))
-    assert fr["errors"] == [{"field": "left_on", "message": "left_on est requis"}]
-    assert en["errors"] == [{"field": "left_on", "message": "left_on is required"}]
+    assert fr["errors"] == [{"field": "left_on", "message": "champ obligatoire"}]
+    assert en["errors"] == [{"field": "left_on", "message": "field required"}]
 
     created(client, members, {"cooperative_id": str(MEMBER), "joined_on": "2023-01-01"})
     early = {"left_on": "2022-12-01"}
