@@ -235,11 +235,18 @@ _ERROR_KEYS = {
 }
 
 
-def _validation_problem(kind: Kind, line: int, error: Mapping[str, Any]) -> Problem:
-    column = str(error["loc"][0]) if error.get("loc") else ""
+def _validation_problem(
+    kind: Kind,
+    line: int,
+    error: Mapping[str, Any],
+    schemas: Mapping[str, Any] | None = None,
+    columns: Mapping[str, str] | None = None,
+) -> Problem:
+    field_name = str(error["loc"][0]) if error.get("loc") else ""
+    column = (columns or {}).get(field_name, field_name)
     context = error.get("ctx") or {}
     key = _ERROR_KEYS.get(error["type"], "invalid")
-    schema = kind.field_schemas.get(column, {})
+    schema = (kind.field_schemas if schemas is None else schemas).get(field_name, {})
     if key == "invalid" and any(b.get("format") == "date" for b in schema.get("anyOf", [schema])):
         key = "date"
     if key == "invalid" and "email" in column:
@@ -360,19 +367,25 @@ class Checker:
         if "left_reason" in row.cells and not left_on:
             problems.append(Problem(row.line, "left_reason", "left-reason-alone"))
         if left_on:
-            try:
-                day = date.fromisoformat(left_on)
-            except ValueError:
-                problems.append(Problem(row.line, "left_on", "date"))
-            else:
-                if day <= date.fromisoformat(checked.body["joined_on"]):
-                    problems.append(Problem(row.line, "left_on", "left-before-join"))
-                checked.departure = {"left_on": left_on}
-                if "left_reason" in row.cells:
-                    checked.departure["reason"] = row.cells["left_reason"]
+            problems += self._departure(row, checked)
         key = row_key(self.kind, row)
-        if await self.lookups.recorded("membership", "/v1/cooperatives", key):
-            return problems  # already there: the service answers it before its rules
+        page = await self.lookups.get(
+            "membership", "/v1/cooperatives", {"external_ref": key, "limit": "1"}
+        )
+        [existing] = (page or {}).get("items") or [None]
+        if existing is not None:
+            # Already there: the service answers it before its rules; only the departure the
+            # row adds to an active cooperative is still to record, after its current start.
+            periods = existing.get("periods") or []
+            if checked.departure and existing.get("status") == "active" and periods:
+                left_on, start = checked.departure["left_on"], periods[-1]["start"]
+                if any(period.get("end") == left_on for period in periods):
+                    checked.departure = None  # recorded, then readmitted: already there (§16.21)
+                elif left_on <= start and not problems:
+                    problems.append(
+                        Problem(row.line, "left_on", "left-before-period", {"start": start})
+                    )
+            return problems
         sector = checked.body["sector"]
         sectors = await self.lookups.every("membership", "/v1/sectors")
         if sector not in {s.get("slug") for s in sectors}:
@@ -386,6 +399,27 @@ class Checker:
             if holders:
                 problems.append(Problem(row.line, "neq", "neq-taken"))
         return problems
+
+    def _departure(self, row: Row, checked: CheckedRow) -> list[Problem]:
+        """The departure a row adds, checked as `POST …/departure` checks its body."""
+        from services.membership.api import DepartureRequest
+
+        departure = {"left_on": row.cells["left_on"]}
+        if "left_reason" in row.cells:
+            departure["reason"] = row.cells["left_reason"]
+        try:
+            validated = DepartureRequest.model_validate(departure)
+        except ValidationError as error:
+            schemas = DepartureRequest.model_json_schema().get("properties", {})
+            columns = {"reason": "left_reason"}
+            return [
+                _validation_problem(self.kind, row.line, dict(e), schemas, columns)
+                for e in error.errors()
+            ]
+        checked.departure = validated.model_dump(mode="json", exclude_none=True)
+        if validated.left_on <= date.fromisoformat(checked.body["joined_on"]):
+            return [Problem(row.line, "left_on", "left-before-join")]
+        return []
 
     async def _activity_rules(
         self, row: Row, checked: CheckedRow, _found: dict[str, Any]
@@ -424,6 +458,8 @@ class Checker:
         day = date.fromisoformat(checked.body["enrolled_on"])
         if is_member_on(found["cooperative"], day):
             return []
+        if await self.lookups.recorded("ambassadors", "/v1/ambassadors", row_key(self.kind, row)):
+            return []  # already there: the service answers it before its rules
         return [Problem(row.line, "enrolled_on", "not-member", {"date": day.isoformat()})]
 
     async def _public_attendance_rules(

@@ -554,3 +554,53 @@ def test_a_refusal_at_recording_is_in_the_imports_language_at_its_column(
         }
     assert refusal == f"line 2, column performed_on: the service refused: {answers['en']}"
     assert answers["en"] != answers["fr"]
+
+
+def test_a_departure_reason_is_checked_as_the_service_checks_it(
+    platform: Platform, tmp_path: Path
+) -> None:
+    path = write(
+        tmp_path / "reason.csv",
+        "name,region,sector,joined_on,external_ref,left_on,left_reason\n"
+        "Coop Départ Bon,06,design,2021-01-01,imp-reason-1,2022-01-01,fusion\n"
+        f"Coop Départ Long,06,design,2021-01-01,imp-reason-2,2022-01-01,{'x' * 2001}\n",
+    )
+    result = coop_import(platform, "cooperatives", path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "ligne 3, colonne left_reason : est trop long (au plus 2000 caractères)" in (
+        result.stdout
+    )
+    assert platform.count("membership", "/v1/cooperatives", q="coop départ") == 0
+
+
+def test_a_cooperative_readmitted_since_its_imported_departure_is_already_there(
+    platform: Platform, tmp_path: Path
+) -> None:
+    header = "name,region,sector,joined_on,external_ref,left_on\n"
+    path = write(
+        tmp_path / "left.csv", header + "Coop Revenue,06,design,2020-01-01,imp-back-1,2021-01-01\n"
+    )
+    assert coop_import(platform, "cooperatives", path).returncode == 0
+    with platform.http("membership") as http:
+        [cooperative] = http.get("/v1/cooperatives", params={"external_ref": "imp-back-1"}).json()[
+            "items"
+        ]
+        back = http.post(
+            f"/v1/cooperatives/{cooperative['id']}/readmission", json={"rejoined_on": "2022-01-01"}
+        )
+        assert back.status_code == 200, back.text
+    again = coop_import(platform, "cooperatives", path)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "0 ligne(s) enregistrée(s), 1 déjà présente(s), 0 refusée(s)" in again.stdout
+    earlier = write(
+        tmp_path / "earlier.csv",
+        header + "Coop Revenue,06,design,2020-01-01,imp-back-1,2021-06-01\n",
+    )
+    result = coop_import(platform, "cooperatives", earlier)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "ligne 2, colonne left_on : left_on doit être après le début de la période en cours" in (
+        result.stdout
+    )
+    with platform.http("membership") as http:
+        now = http.get(f"/v1/cooperatives/{cooperative['id']}").json()
+    assert now["status"] == "active"
