@@ -445,11 +445,10 @@ class Checker:
         day = date.fromisoformat(found["activity"]["date"])
         if is_member_on(found["cooperative"], day):
             return []
-        column = next(
-            c
-            for c in ("cooperative_id", "cooperative_external_ref", "cooperative_neq")
-            if c in row.cells
-        )
+        recorded = await self.lookups.every("events", checked.path)
+        if any(a.get("cooperative_id") == checked.body["cooperative_id"] for a in recorded):
+            return []  # already there: the service answers it before the membership rule
+        column = checked.columns.get("cooperative_id", "cooperative_id")
         return [Problem(row.line, column, "not-member", {"date": day.isoformat()})]
 
     async def _ambassador_rules(

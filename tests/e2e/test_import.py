@@ -604,3 +604,34 @@ def test_a_cooperative_readmitted_since_its_imported_departure_is_already_there(
     with platform.http("membership") as http:
         now = http.get(f"/v1/cooperatives/{cooperative['id']}").json()
     assert now["status"] == "active"
+
+
+def test_an_attendance_already_recorded_imports_again_after_a_membership_correction(
+    platform: Platform, tmp_path: Path
+) -> None:
+    cooperative = write(
+        tmp_path / "c.csv",
+        "name,region,sector,joined_on,external_ref\nCoop Corrigée,06,design,2021-01-01,imp-fix-1\n",
+    )
+    assert coop_import(platform, "cooperatives", cooperative).returncode == 0
+    activity = write(
+        tmp_path / "a.csv",
+        "type,title,date,format,region,external_ref\n"
+        "formation,Avant correction,2023-02-01,in_person,06,imp-fix-act\n",
+    )
+    assert coop_import(platform, "activities", activity).returncode == 0
+    attendance = write(
+        tmp_path / "p.csv",
+        "activity_external_ref,cooperative_external_ref\nimp-fix-act,imp-fix-1\n",
+    )
+    wait_for(lambda: coop_import(platform, "attendances", attendance).returncode == 0)
+    with platform.http("membership") as http:
+        [found] = http.get("/v1/cooperatives", params={"external_ref": "imp-fix-1"}).json()["items"]
+        corrected = http.post(
+            f"/v1/cooperatives/{found['id']}/membership-correction",
+            json={"periods": [{"start": "2023-06-01", "end": None}]},
+        )
+        assert corrected.status_code == 200, corrected.text
+    again = coop_import(platform, "attendances", attendance)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "0 ligne(s) enregistrée(s), 1 déjà présente(s), 0 refusée(s)" in again.stdout
