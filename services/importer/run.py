@@ -668,13 +668,24 @@ async def _record(client: httpx.AsyncClient, base: str, row: CheckedRow) -> bool
         return Problem(row.line, "", "service", {"detail": str(error) or type(error).__name__})
 
 
+_REFUSAL_FIELDS = {
+    "neq-taken": "neq",
+    "activity-cancelled": "activity_id",
+    "ambassador-ended": "performed_on",
+}
+"""The field a refusal without `errors` is about, by the end of its `type`."""
+
+
 def _refusal(row: CheckedRow, response: httpx.Response) -> Problem:
-    """The service's refusal of a row, at the column its problem names (`errors[].field`)."""
+    """The service's refusal of a row, at the column its problem names (`errors[].field`, or
+    the field its `type` is about)."""
     try:
         problem = response.json()
         detail = problem.get("detail") or problem.get("title") or response.reason_phrase
         errors = problem.get("errors") or []
         named = str(errors[0].get("field") or "") if errors else ""
+        if not named:
+            named = _REFUSAL_FIELDS.get(str(problem.get("type") or "").rpartition("/")[2], "")
     except (ValueError, AttributeError):
         detail, named = response.reason_phrase, ""
     column = row.columns.get(named, named)

@@ -110,3 +110,25 @@ def test_a_refusal_names_the_rows_column_for_the_field_the_service_names() -> No
         "the cooperative is not a member on that day"
     ]
     assert seen == ["en"]
+
+
+def test_a_refusal_without_errors_is_placed_at_the_field_its_type_is_about() -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        problem = {"type": "https://coop.example/problems/activity-cancelled", "detail": "gone"}
+        return httpx.Response(409, json=problem)
+
+    row = CheckedRow(
+        3, "/v1/activities/a/public-attendance", {"count": 2},
+        columns={"activity_id": "activity_external_ref"},
+    )  # fmt: skip
+    endpoints = Endpoints({"events": "http://events"}, "token")
+
+    async def run() -> list[str]:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as client:
+            check = Check(KINDS["public-attendance"], rows=[row])
+            summary = await record_rows(check, endpoints, client)
+        return [p.describe("fr") for p in summary.refused]
+
+    assert asyncio.run(run()) == [
+        "ligne 3, colonne activity_external_ref : le service a refusé : gone"
+    ]
