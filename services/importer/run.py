@@ -1,10 +1,12 @@
 """Check a file whole, then record it through the public APIs (contract §13).
 
 `check_file` reads and checks every row — the API's own request models, the references, and
-what a GET can tell (a NEQ taken, a cooperative not a member on the date) — without recording
-anything. `record_rows` then records the rows in file order with bounded concurrency, each with
-its `external_ref` (or `import:` and a SHA-256 of its cells), so that a re-run records nothing
-twice. The staff console calls these two functions with an uploaded file; `coop import` wraps them.
+what a GET can tell (a NEQ taken or given twice, a sector off the list, a partner name taken, a
+cooperative not a member on the date, a cancelled activity, an ambassador who ended) — without
+recording anything; a row already recorded is checked only for what recording it would still
+do. `record_rows` then records the rows in file order with bounded concurrency, each with its
+`external_ref` (or `import:` and a SHA-256 of its cells), so that a re-run records nothing twice.
+The staff console calls these two functions with an uploaded file; `coop import` wraps them.
 """
 
 from __future__ import annotations
