@@ -27,6 +27,9 @@ CATALOG: Final[dict[str, dict[str, str]]] = {
         "not-member": "la coopérative n'est pas membre le {date}",
         "neq-taken": "une autre coopérative active porte déjà ce NEQ",
         "neq-in-file": "ce NEQ figure déjà à la ligne {other}",
+        "attendance-in-file": (
+            "la présence de cette coopérative à cette activité est déjà à la ligne {other}"
+        ),
         "duplicate-row": "ligne identique à la ligne {other} : donnez à chacune une external_ref",
         "duplicate-ref": "cette external_ref figure déjà à la ligne {other}",
         "region-required": "la région est obligatoire sauf pour une activité à distance",
@@ -78,6 +81,9 @@ CATALOG: Final[dict[str, dict[str, str]]] = {
         "not-member": "the cooperative is not a member on {date}",
         "neq-taken": "another active cooperative already has this NEQ",
         "neq-in-file": "this NEQ is already on line {other}",
+        "attendance-in-file": (
+            "this cooperative's attendance at this activity is already on line {other}"
+        ),
         "duplicate-row": "same row as line {other}: give each one an external_ref",
         "duplicate-ref": "this external_ref is already on line {other}",
         "region-required": "the region is required unless the activity is remote",

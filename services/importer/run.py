@@ -589,7 +589,8 @@ async def check_file(
 
 def same_in_file(kind: Kind, rows: list[CheckedRow | None]) -> list[Problem]:
     """What two rows of one file may not share: a cooperative's `neq`, a partner's name or
-    alias (normalized, §16.7). Each later row names the first line that holds it."""
+    alias (normalized, §16.7), an attendance's activity and cooperative. Each later row names
+    the first line that holds it."""
     problems: list[Problem] = []
     first: dict[tuple[str, str], int] = {}
     for row in rows:
@@ -601,6 +602,11 @@ def same_in_file(kind: Kind, rows: list[CheckedRow | None]) -> list[Problem]:
         if kind.name == "partners":
             for name, column in partner_names_of(row.body).items():
                 held[("name", name)] = (column, "partner-name-in-file")
+        if kind.name == "attendances":
+            # the service keeps the first and answers the second as already there
+            column = row.columns.get("cooperative_id", "cooperative_id")
+            pair = f"{row.path} {row.body.get('cooperative_id')}"
+            held[("attendance", pair)] = (column, "attendance-in-file")
         for value, (column, message) in held.items():
             if value in first:
                 params = {"other": first[value], "value": value[1]}

@@ -635,3 +635,34 @@ def test_an_attendance_already_recorded_imports_again_after_a_membership_correct
     again = coop_import(platform, "attendances", attendance)
     assert again.returncode == 0, again.stdout + again.stderr
     assert "0 ligne(s) enregistrée(s), 1 déjà présente(s), 0 refusée(s)" in again.stdout
+
+
+def test_an_attendance_given_twice_in_one_file_is_found_by_the_check(
+    platform: Platform, cooperatives: Path, tmp_path: Path
+) -> None:
+    activity = write(
+        tmp_path / "a.csv",
+        "type,title,date,format,region,external_ref\n"
+        "formation,Deux fois,2023-03-01,in_person,06,imp-twice-act\n",
+    )
+    assert coop_import(platform, "activities", activity).returncode == 0
+    attendance = write(
+        tmp_path / "p.csv",
+        "activity_external_ref,cooperative_external_ref,participants\n"
+        "imp-twice-act,imp-coop-1,2\nimp-twice-act,imp-coop-2,1\nimp-twice-act,imp-coop-1,5\n",
+    )
+    result = wait_for(
+        lambda: (
+            (r := coop_import(platform, "attendances", attendance)).returncode == 1
+            and "colonne cooperative_external_ref" in r.stdout
+            and r
+        )
+    )
+    assert "ligne 4, colonne cooperative_external_ref : la présence de cette coopérative" in (
+        result.stdout
+    )
+    with platform.http("events") as http:
+        [found] = http.get("/v1/activities", params={"external_ref": "imp-twice-act"}).json()[
+            "items"
+        ]
+    assert found["member_attendances"] == 0

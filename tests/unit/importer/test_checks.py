@@ -132,3 +132,18 @@ def test_a_refusal_without_errors_is_placed_at_the_field_its_type_is_about() -> 
     assert asyncio.run(run()) == [
         "ligne 3, colonne activity_external_ref : le service a refusé : gone"
     ]
+
+
+def test_an_attendance_given_twice_in_a_file_names_the_first_line() -> None:
+    def attendance(line: int, activity: str, cooperative: str) -> CheckedRow:
+        return CheckedRow(
+            line, f"/v1/activities/{activity}/attendances", {"cooperative_id": cooperative},
+            columns={"cooperative_id": "cooperative_external_ref"},
+        )  # fmt: skip
+
+    rows = [attendance(2, "a", "c"), attendance(3, "b", "c"), attendance(4, "a", "c")]
+    [problem] = same_in_file(KINDS["attendances"], rows)
+    assert problem.describe("en") == (
+        "line 4, column cooperative_external_ref: "
+        "this cooperative's attendance at this activity is already on line 2"
+    )
