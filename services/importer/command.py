@@ -54,7 +54,7 @@ def run_import(
     data = file.read_bytes()
     endpoints = endpoints or Endpoints.from_env()
     try:
-        check, summary = asyncio.run(_run(kind, data, endpoints, dry_run=dry_run))
+        check, summary = asyncio.run(_run(kind, data, endpoints, dry_run=dry_run, lang=lang))
     except ServiceUnreachableError as error:
         print(say(lang, "unreachable", service=error.service, url=error.url), file=sys.stderr)
         return 1
@@ -83,9 +83,9 @@ def run_import(
 
 
 async def _run(
-    kind: str, data: bytes, endpoints: Endpoints, *, dry_run: bool
+    kind: str, data: bytes, endpoints: Endpoints, *, dry_run: bool, lang: str
 ) -> tuple[Check, Summary | None]:
-    async with endpoints.client() as client:
+    async with endpoints.client(lang) as client:
         check = await check_file(kind, data, endpoints, client)
         if not check.clean or dry_run:
             return check, None

@@ -1,10 +1,12 @@
 """Check a file whole, then record it through the public APIs (contract §13).
 
 `check_file` reads and checks every row — the API's own request models, the references, and
-what a GET can tell (a NEQ taken, a cooperative not a member on the date) — without recording
-anything. `record_rows` then records the rows in file order with bounded concurrency, each with
-its `external_ref` (or `import:` and a SHA-256 of its cells), so that a re-run records nothing
-twice. The staff console calls these two functions with an uploaded file; `coop import` wraps them.
+what a GET can tell (a NEQ taken or given twice, a sector off the list, a partner name taken, a
+cooperative not a member on the date, a cancelled activity, an ambassador who ended) — without
+recording anything; a row already recorded is checked only for what recording it would still
+do. `record_rows` then records the rows in file order with bounded concurrency, each with its
+`external_ref` (or `import:` and a SHA-256 of its cells), so that a re-run records nothing twice.
+The staff console calls these two functions with an uploaded file; `coop import` wraps them.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from pydantic import ValidationError
 from services.importer.kinds import KINDS, Kind, Reference
 from services.importer.messages import Problem
 from services.importer.table import Row, Table, UnreadableFileError, read_table
+from shared.names import normalized_name
 
 DEFAULT_PORTS = {"membership": 8001, "events": 8002, "ambassadors": 8003, "partnerships": 8005}
 DEVELOPMENT_TOKEN = "dev-admin-token"
@@ -49,10 +52,14 @@ class Endpoints:
         }
         return cls(urls, env.get("COOP_TOKEN") or DEVELOPMENT_TOKEN)
 
-    def client(self) -> httpx.AsyncClient:
-        """An HTTP client carrying the token, sized for the import's concurrency."""
+    def client(self, lang: str = "fr") -> httpx.AsyncClient:
+        """An HTTP client carrying the token and the import's language (`Accept-Language`, so
+        that a refusal at recording time reads in it), sized for the import's concurrency."""
         return httpx.AsyncClient(
-            headers={"Authorization": f"Bearer {self.token}"},
+            headers={
+                "Authorization": f"Bearer {self.token}",
+                "Accept-Language": "en" if lang == "en" else "fr",
+            },
             timeout=httpx.Timeout(30.0),
             limits=httpx.Limits(max_connections=CONCURRENCY * 2),
         )
@@ -75,6 +82,8 @@ class CheckedRow:
     path: str
     body: dict[str, Any]
     departure: dict[str, Any] | None = None
+    columns: dict[str, str] = field(default_factory=dict)
+    """The row's column for a body field it names another way (`cooperative_external_ref`)."""
 
 
 @dataclass
@@ -126,6 +135,26 @@ class Lookups:
         response.raise_for_status()
         return response.json()
 
+    async def every(
+        self, service: str, path: str, params: dict[str, str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Every item of a list, page after page."""
+        items: list[dict[str, Any]] = []
+        query = {**(params or {}), "limit": "1000"}
+        while True:
+            page = await self.get(service, path, query) or {}
+            items += page.get("items") or []
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return items
+            query = {**query, "cursor": cursor}
+
+    async def recorded(self, service: str, path: str, key: str) -> bool:
+        """True when a record of this list already carries `key` as its `external_ref`: the
+        service then answers it as already there, before any of its rules (§16.5)."""
+        page = await self.get(service, path, {"external_ref": key, "limit": "1"})
+        return bool((page or {}).get("items"))
+
     async def find(self, ref: Reference, column: str, value: str) -> dict[str, Any] | None:
         """The record a reference cell names, if any."""
         if column == ref.target:
@@ -146,6 +175,20 @@ def import_key(kind: Kind, row: Row) -> str:
     cells = sorted(row.cells.items())
     digest = hashlib.sha256(json.dumps([kind.name, cells], ensure_ascii=False).encode())
     return f"import:{digest.hexdigest()}"
+
+
+def row_key(kind: Kind, row: Row) -> str:
+    """The `external_ref` a row is recorded with: its own, else its `import:` key."""
+    return row.cells.get("external_ref") or import_key(kind, row)
+
+
+def partner_names_of(body: Mapping[str, Any]) -> dict[str, str]:
+    """Every normalized name a partner row goes by, with the column that gives it (§16.7)."""
+    names = {normalized_name(str(body.get("name") or "")): "name"}
+    for alias in body.get("aliases") or []:
+        names.setdefault(normalized_name(str(alias)), "aliases")
+    names.pop("", None)
+    return names
 
 
 def is_member_on(cooperative: Mapping[str, Any], day: date) -> bool:
@@ -194,11 +237,18 @@ _ERROR_KEYS = {
 }
 
 
-def _validation_problem(kind: Kind, line: int, error: Mapping[str, Any]) -> Problem:
-    column = str(error["loc"][0]) if error.get("loc") else ""
+def _validation_problem(
+    kind: Kind,
+    line: int,
+    error: Mapping[str, Any],
+    schemas: Mapping[str, Any] | None = None,
+    columns: Mapping[str, str] | None = None,
+) -> Problem:
+    field_name = str(error["loc"][0]) if error.get("loc") else ""
+    column = (columns or {}).get(field_name, field_name)
     context = error.get("ctx") or {}
     key = _ERROR_KEYS.get(error["type"], "invalid")
-    schema = kind.field_schemas.get(column, {})
+    schema = (kind.field_schemas if schemas is None else schemas).get(field_name, {})
     if key == "invalid" and any(b.get("format") == "date" for b in schema.get("anyOf", [schema])):
         key = "date"
     if key == "invalid" and "email" in column:
@@ -225,7 +275,9 @@ class Checker:
             "activities": self._activity_rules,
             "attendances": self._attendance_rules,
             "ambassadors": self._ambassador_rules,
+            "public-attendance": self._public_attendance_rules,
             "ambassador-actions": self._action_rules,
+            "partners": self._partner_rules,
             "research-projects": self._research_rules,
         }
 
@@ -241,6 +293,7 @@ class Checker:
             if name in row.cells
         }
         path_ids: dict[str, str] = {}
+        columns: dict[str, str] = {}
         found: dict[str, dict[str, Any]] = {}
         for ref in kind.references:
             given = [column for column in ref.columns if column in row.cells]
@@ -260,6 +313,7 @@ class Checker:
                     )
                 continue
             column = given[0]
+            columns[ref.target] = column
             record = await self.lookups.find(ref, column, row.cells[column])
             if record is None:
                 problems.append(
@@ -281,7 +335,7 @@ class Checker:
             problems += [_validation_problem(kind, row.line, dict(e)) for e in error.errors()]
             return None, problems
         body = validated.model_dump(mode="json", exclude_unset=True)
-        checked = CheckedRow(row.line, kind.path.format(**path_ids), body)
+        checked = CheckedRow(row.line, kind.path.format(**path_ids), body, columns=columns)
         rule = self.rules.get(kind.name)
         if rule is not None and not problems:
             problems += await rule(row, checked, found)
@@ -315,26 +369,59 @@ class Checker:
         if "left_reason" in row.cells and not left_on:
             problems.append(Problem(row.line, "left_reason", "left-reason-alone"))
         if left_on:
-            try:
-                day = date.fromisoformat(left_on)
-            except ValueError:
-                problems.append(Problem(row.line, "left_on", "date"))
-            else:
-                if day <= date.fromisoformat(checked.body["joined_on"]):
-                    problems.append(Problem(row.line, "left_on", "left-before-join"))
-                checked.departure = {"left_on": left_on}
-                if "left_reason" in row.cells:
-                    checked.departure["reason"] = row.cells["left_reason"]
+            problems += self._departure(row, checked)
+        key = row_key(self.kind, row)
+        page = await self.lookups.get(
+            "membership", "/v1/cooperatives", {"external_ref": key, "limit": "1"}
+        )
+        [existing] = (page or {}).get("items") or [None]
+        if existing is not None:
+            # Already there: the service answers it before its rules; only the departure the
+            # row adds to an active cooperative is still to record, after its current start.
+            periods = existing.get("periods") or []
+            if checked.departure and existing.get("status") == "active" and periods:
+                left_on, start = checked.departure["left_on"], periods[-1]["start"]
+                if any(period.get("end") == left_on for period in periods):
+                    checked.departure = None  # recorded, then readmitted: already there (§16.21)
+                elif left_on <= start and not problems:
+                    problems.append(
+                        Problem(row.line, "left_on", "left-before-period", {"start": start})
+                    )
+            return problems
+        sector = checked.body["sector"]
+        sectors = await self.lookups.every("membership", "/v1/sectors")
+        if sector not in {s.get("slug") for s in sectors}:
+            problems.append(Problem(row.line, "sector", "unknown-sector", {"value": sector}))
         neq = checked.body.get("neq")
         if neq:
             page = await self.lookups.get(
                 "membership", "/v1/cooperatives", {"neq": neq, "status": "active"}
             )
-            ref = row.cells.get("external_ref")
-            holders = [c for c in (page or {}).get("items", []) if c.get("external_ref") != ref]
+            holders = [c for c in (page or {}).get("items", []) if c.get("external_ref") != key]
             if holders:
                 problems.append(Problem(row.line, "neq", "neq-taken"))
         return problems
+
+    def _departure(self, row: Row, checked: CheckedRow) -> list[Problem]:
+        """The departure a row adds, checked as `POST …/departure` checks its body."""
+        from services.membership.api import DepartureRequest
+
+        departure = {"left_on": row.cells["left_on"]}
+        if "left_reason" in row.cells:
+            departure["reason"] = row.cells["left_reason"]
+        try:
+            validated = DepartureRequest.model_validate(departure)
+        except ValidationError as error:
+            schemas = DepartureRequest.model_json_schema().get("properties", {})
+            columns = {"reason": "left_reason"}
+            return [
+                _validation_problem(self.kind, row.line, dict(e), schemas, columns)
+                for e in error.errors()
+            ]
+        checked.departure = validated.model_dump(mode="json", exclude_none=True)
+        if validated.left_on <= date.fromisoformat(checked.body["joined_on"]):
+            return [Problem(row.line, "left_on", "left-before-join")]
+        return []
 
     async def _activity_rules(
         self, row: Row, checked: CheckedRow, _found: dict[str, Any]
@@ -352,16 +439,18 @@ class Checker:
         return []
 
     async def _attendance_rules(
-        self, row: Row, _checked: CheckedRow, found: dict[str, Any]
+        self, row: Row, checked: CheckedRow, found: dict[str, Any]
     ) -> list[Problem]:
+        if found["activity"].get("status") == "cancelled":
+            column = checked.columns.get("activity_id", "activity_id")
+            return [Problem(row.line, column, "activity-cancelled")]
         day = date.fromisoformat(found["activity"]["date"])
         if is_member_on(found["cooperative"], day):
             return []
-        column = next(
-            c
-            for c in ("cooperative_id", "cooperative_external_ref", "cooperative_neq")
-            if c in row.cells
-        )
+        recorded = await self.lookups.every("events", checked.path)
+        if any(a.get("cooperative_id") == checked.body["cooperative_id"] for a in recorded):
+            return []  # already there: the service answers it before the membership rule
+        column = checked.columns.get("cooperative_id", "cooperative_id")
         return [Problem(row.line, column, "not-member", {"date": day.isoformat()})]
 
     async def _ambassador_rules(
@@ -370,15 +459,52 @@ class Checker:
         day = date.fromisoformat(checked.body["enrolled_on"])
         if is_member_on(found["cooperative"], day):
             return []
+        if await self.lookups.recorded("ambassadors", "/v1/ambassadors", row_key(self.kind, row)):
+            return []  # already there: the service answers it before its rules
         return [Problem(row.line, "enrolled_on", "not-member", {"date": day.isoformat()})]
+
+    async def _public_attendance_rules(
+        self, row: Row, checked: CheckedRow, found: dict[str, Any]
+    ) -> list[Problem]:
+        if found["activity"].get("status") != "cancelled":
+            return []
+        records = await self.lookups.every("events", checked.path)
+        if any(r.get("external_ref") == row_key(self.kind, row) for r in records):
+            return []  # already there: the service answers it before refusing
+        column = checked.columns.get("activity_id", "activity_id")
+        return [Problem(row.line, column, "activity-cancelled")]
 
     async def _action_rules(
         self, row: Row, checked: CheckedRow, found: dict[str, Any]
     ) -> list[Problem]:
-        enrolled_on = found["ambassador"].get("enrolled_on")
-        if enrolled_on and checked.body["performed_on"] < enrolled_on:
-            return [Problem(row.line, "performed_on", "action-before-enrollment")]
-        return []
+        ambassador = found["ambassador"]
+        performed_on = checked.body["performed_on"]
+        enrolled_on = ambassador.get("enrolled_on")
+        ended_on = ambassador.get("ended_on")
+        broken = bool(enrolled_on and performed_on < enrolled_on)
+        broken |= bool(ended_on and performed_on >= ended_on)
+        if not broken or await self.lookups.recorded(
+            "ambassadors", checked.path, row_key(self.kind, row)
+        ):
+            return []
+        if ended_on and performed_on >= ended_on:
+            return [Problem(row.line, "performed_on", "action-after-end", {"date": ended_on})]
+        return [Problem(row.line, "performed_on", "action-before-enrollment")]
+
+    async def _partner_rules(
+        self, row: Row, checked: CheckedRow, _found: dict[str, Any]
+    ) -> list[Problem]:
+        key = row_key(self.kind, row)
+        if await self.lookups.recorded("partnerships", "/v1/partners", key):
+            return []  # already there: the service answers it before comparing names
+        problems: list[Problem] = []
+        for name, column in partner_names_of(checked.body).items():
+            for partner in await self.lookups.every("partnerships", "/v1/partners", {"q": name}):
+                if name in partner_names_of(partner):
+                    params = {"value": name, "other": partner.get("name", "")}
+                    problems.append(Problem(row.line, column, "partner-name-taken", params))
+                    break
+        return problems
 
     async def _research_rules(
         self, row: Row, checked: CheckedRow, _found: dict[str, Any]
@@ -436,6 +562,7 @@ async def check_file(
             return await checker.check_row(row)
 
     outcomes = await asyncio.gather(*(one(row) for row in table.rows))
+    check.problems += same_in_file(kind, [checked for checked, _ in outcomes])
     first_line: dict[str, int] = {}
     for row, (checked, problems) in zip(table.rows, outcomes, strict=True):
         reference = row.cells.get("external_ref")
@@ -458,6 +585,35 @@ async def check_file(
             check.rows.append(checked)
     check.problems.sort(key=lambda p: p.line)
     return check
+
+
+def same_in_file(kind: Kind, rows: list[CheckedRow | None]) -> list[Problem]:
+    """What two rows of one file may not share: a cooperative's `neq`, a partner's name or
+    alias (normalized, §16.7), an attendance's activity and cooperative. Each later row names
+    the first line that holds it."""
+    problems: list[Problem] = []
+    first: dict[tuple[str, str], int] = {}
+    for row in rows:
+        if row is None:
+            continue
+        held: dict[tuple[str, str], tuple[str, str]] = {}
+        if kind.name == "cooperatives" and row.body.get("neq"):
+            held[("neq", row.body["neq"])] = ("neq", "neq-in-file")
+        if kind.name == "partners":
+            for name, column in partner_names_of(row.body).items():
+                held[("name", name)] = (column, "partner-name-in-file")
+        if kind.name == "attendances":
+            # the service keeps the first and answers the second as already there
+            column = row.columns.get("cooperative_id", "cooperative_id")
+            pair = f"{row.path} {row.body.get('cooperative_id')}"
+            held[("attendance", pair)] = (column, "attendance-in-file")
+        for value, (column, message) in held.items():
+            if value in first:
+                params = {"other": first[value], "value": value[1]}
+                problems.append(Problem(row.line, column, message, params))
+            else:
+                first[value] = row.line
+    return problems
 
 
 async def record_rows(
@@ -505,7 +661,7 @@ async def _record(client: httpx.AsyncClient, base: str, row: CheckedRow) -> bool
     try:
         response = await _post(client, base + row.path, row.body)
         if response.status_code not in (200, 201):
-            return _refusal(row.line, response)
+            return _refusal(row, response)
         created = response.status_code == 201
         resource = response.json()
         if row.departure is None or resource.get("status") != "active":
@@ -514,18 +670,31 @@ async def _record(client: httpx.AsyncClient, base: str, row: CheckedRow) -> bool
             client, f"{base}/v1/cooperatives/{resource['id']}/departure", row.departure
         )
         if departure.status_code != 200:
-            return _refusal(row.line, departure)
+            return _refusal(row, departure)
         return True
     except httpx.HTTPError as error:
         return Problem(row.line, "", "service", {"detail": str(error) or type(error).__name__})
 
 
-def _refusal(line: int, response: httpx.Response) -> Problem:
+_REFUSAL_FIELDS = {
+    "neq-taken": "neq",
+    "activity-cancelled": "activity_id",
+    "ambassador-ended": "performed_on",
+}
+"""The field a refusal without `errors` is about, by the end of its `type`."""
+
+
+def _refusal(row: CheckedRow, response: httpx.Response) -> Problem:
+    """The service's refusal of a row, at the column its problem names (`errors[].field`, or
+    the field its `type` is about)."""
     try:
         problem = response.json()
         detail = problem.get("detail") or problem.get("title") or response.reason_phrase
         errors = problem.get("errors") or []
-        column = str(errors[0].get("field", "")) if errors else ""
-    except ValueError:
-        detail, column = response.reason_phrase, ""
-    return Problem(line, column, "service", {"detail": detail})
+        named = str(errors[0].get("field") or "") if errors else ""
+        if not named:
+            named = _REFUSAL_FIELDS.get(str(problem.get("type") or "").rpartition("/")[2], "")
+    except (ValueError, AttributeError):
+        detail, named = response.reason_phrase, ""
+    column = row.columns.get(named, named)
+    return Problem(row.line, column, "service", {"detail": detail})

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import UploadFile
 
+from services.console.i18n import page_language
 from services.console.pages.base import Console, form_text
 from services.importer.kinds import KINDS
 from services.importer.run import Endpoints, check_file, record_rows
@@ -48,7 +49,7 @@ def routes(console: Console) -> APIRouter:
                 errors={"file": "Choisissez un fichier CSV."}, values=dict(form),
             )  # fmt: skip
         target = endpoints(session.token)
-        async with target.client() as client:
+        async with target.client(page_language(request)) as client:
             check = await check_file(kind, data, target, client)
             summary = None
             if check.clean and form_text(form, "confirm") == "yes":
