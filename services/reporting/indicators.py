@@ -176,11 +176,21 @@ def _as_recorded(
         selected = [sa.cast(c, sa.String) if isinstance(c.type, sa.Date) else c for c in columns]
         query = sa.select(*selected).where(table.c.generation == generation, *where)
         then = changed[table.name]
-        found = conn.execute(query).all()
-        if not then:
-            return [list(values) for values in found]
+        # The driver's rows as they come (no result processing: dates are read as text, a
+        # boolean as SQLite's 0 or 1, which the copy stores alike); JSON as the history has it.
+        result = conn.execute(query)
+        try:
+            found = result.cursor.fetchall()
+        finally:
+            result.close()
+        texts = [i for i, c in enumerate(columns) if isinstance(c.type, sa.JSON)]
         key = version_key(table)
-        return [list(values) for values in found if key(values) not in then]
+        rows = [list(values) for values in found if not then or key(values) not in then]
+        for values in rows if texts else ():
+            for i in texts:
+                if isinstance(values[i], str):
+                    values[i] = json.loads(values[i])
+        return rows
 
     def then(table: sa.Table, keep: Any) -> list[list[Any]]:
         """The rows changed since the instant, as they stood then, that ``keep`` keeps."""
