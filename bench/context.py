@@ -26,6 +26,7 @@ class Sizes:
     batch_events: int  # events saved in batches for the eventsourcing baseline
     freshness_rate: float  # commands per second for the freshness figure
     read_clients: int  # concurrent clients for GET /v1/indicators
+    audit_requests: int = 20  # as_recorded GETs, one at a time, each at its own instant
 
 
 DEFAULT = Sizes(
@@ -39,6 +40,7 @@ DEFAULT = Sizes(
     batch_events=50_000,
     freshness_rate=500,
     read_clients=4,
+    audit_requests=20,
 )
 QUICK = Sizes(
     duration=1.0,
@@ -51,6 +53,7 @@ QUICK = Sizes(
     batch_events=2_000,
     freshness_rate=500,
     read_clients=4,
+    audit_requests=3,
 )
 
 

@@ -17,7 +17,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ import httpx
 
 from bench.baselines import publish_baselines
 from bench.context import Context
-from bench.history import publish_history
+from bench.history import RECORDED_FROM, publish_history
 from bench.http_client import Connection, HttpError
 from bench.infra import (
     AUTH,
@@ -294,6 +294,19 @@ def projection(ctx: Context) -> list[Row]:
                 client=ctx.client,
             )
             rss_reporting = max(rss_projected, reporting.rss_mib())
+            ctx.log(f"figure: GET /v1/indicators/{FISCAL_YEAR}?as_recorded=…, one at a time")
+            recorded = _time_as_recorded(reporting, n, ctx.sizes.audit_requests)
+            ctx.log(f"figure: GET /v1/indicators?from={SERIES[0]}&to={SERIES[1]}")
+            first_series = _time_get(reporting, SERIES_PATH)
+            series = closed_loop(
+                reporting.url,
+                "get_series",
+                clients=ctx.sizes.read_clients,
+                duration=min(ctx.sizes.duration, 10),
+                warmup=ctx.sizes.warmup,
+                client=ctx.client,
+            )
+            rss_audited = reporting.rss_mib()
         rows += [
             Row("projection.rate", f"projection rebuild, {n:,} events → reporting model", rate,
                 "events/s", ["nats.consume"], at_least(15_000),
@@ -305,8 +318,22 @@ def projection(ctx: Context) -> list[Row]:
             Row("indicators.p99", f"GET /v1/indicators/{FISCAL_YEAR} with {n:,} events, p99",
                 reads.percentile(99), "ms", ["http.get.p99"], at_most(100),
                 f"{reads.clients} clients, {reads.rate:,.1f} req/s"),
+            Row("as_recorded.p50", f"GET /v1/indicators/{FISCAL_YEAR}?as_recorded= with {n:,} "
+                "events, p50", percentile(recorded, 50), "ms", ["http.get.p50"]),
+            Row("as_recorded.p99", f"GET /v1/indicators/{FISCAL_YEAR}?as_recorded= with {n:,} "
+                "events, p99", percentile(recorded, 99), "ms", ["http.get.p99"], at_most(2_000),
+                f"{len(recorded)} requests one at a time, each at another instant (no cache): "
+                f"{AUDIT_SHARE:.0%} of the history recorded by then, max "
+                f"{max(recorded, default=float('nan')):,.0f} ms"),
+            Row("series.p50", f"GET /v1/indicators?from={SERIES[0]}&to={SERIES[1]} with {n:,} "
+                "events, p50", series.percentile(50), "ms", ["http.get.p50"]),
+            Row("series.p99", f"GET /v1/indicators?from={SERIES[0]}&to={SERIES[1]} with {n:,} "
+                "events, p99", series.percentile(99), "ms", ["http.get.p99"], at_most(500),
+                f"10 years; {series.clients} clients, {series.rate:,.1f} req/s; the first "
+                f"request (every year computed) {first_series:,.0f} ms"),
             Row("memory.reporting", f"RSS reporting after projecting {n:,} events", rss_reporting,
-                "MiB", ["http.rss"], MEMORY_TARGET, "and after the indicator reads"),
+                "MiB", ["http.rss"], MEMORY_TARGET, "and after the indicator reads; "
+                f"{rss_audited:,.0f} MiB after the as_recorded and series reads"),
         ]  # fmt: skip
         members = per_stream.get("COOP_MEMBERSHIP", 0)
         for name in ("events", "ambassadors"):
@@ -322,6 +349,34 @@ def projection(ctx: Context) -> list[Row]:
                     f"consumed {members:,} membership events in {seconds:.1f} s")
             )  # fmt: skip
     return rows
+
+
+# The audit query's instants: when this share of the history had been recorded (a year ago
+# in a ten-year history), a millisecond apart from one request to the next.
+AUDIT_SHARE = 0.9
+SERIES = ("2015-2016", "2024-2025")
+SERIES_PATH = f"/v1/indicators?from={SERIES[0]}&to={SERIES[1]}"
+
+
+def _time_get(reporting: Process, path: str) -> float:
+    """One GET's latency in ms (it must answer 200)."""
+    with httpx.Client(base_url=reporting.url, timeout=300) as client:
+        started = time.perf_counter()
+        answer = client.get(path)
+        elapsed = (time.perf_counter() - started) * 1000
+    answer.raise_for_status()
+    return elapsed
+
+
+def _time_as_recorded(reporting: Process, n: int, requests: int) -> list[float]:
+    """Latencies (ms) of `requests` as_recorded GETs one at a time, each at its own instant."""
+    latencies = []
+    for number in range(requests):
+        instant = RECORDED_FROM + timedelta(milliseconds=int(AUDIT_SHARE * n) + number)
+        moment = instant.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        path = f"/v1/indicators/{FISCAL_YEAR}?as_recorded={moment}"
+        latencies.append(_time_get(reporting, path))
+    return latencies
 
 
 def _time_catch_up(reporting: Process, n: int) -> tuple[float, float]:

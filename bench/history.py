@@ -86,6 +86,8 @@ PARTNERS = (
     "Cinéma Paraloeil",
 )
 FIRST_DAY = date(2015, 9, 1)
+# The envelopes' occurred_at: one millisecond apart from this instant, in publication order.
+RECORDED_FROM = datetime(2025, 9, 1, tzinfo=UTC)
 LAST_DAY = date(2025, 8, 31)
 
 
@@ -117,7 +119,7 @@ class History:
         """(subject, body, Nats-Msg-Id) of each event, in order."""
         names = list(MIX)
         cumulative = list(itertools.accumulate(MIX.values()))
-        started = datetime(2025, 9, 1, tzinfo=UTC)
+        started = RECORDED_FROM
         for index in range(self.size):
             wanted = self.rng.choices(names, cum_weights=cumulative)[0]
             event_type, aggregate_id, data = self._event(wanted, index)

@@ -84,12 +84,18 @@ def post_placement(worker: int, counter: int) -> tuple[str, str, dict[str, Any] 
     return "POST", f"/v1/sector-tables/{table}/retail-placements", body
 
 
+def get_series(worker: int, counter: int) -> tuple[str, str, dict[str, Any] | None]:
+    """GET /v1/indicators?from=2015-2016&to=2024-2025: ten years (reporting service)."""
+    return "GET", "/v1/indicators?from=2015-2016&to=2024-2025", None
+
+
 PROFILES: dict[str, Profile] = {
     "post_cooperative": post_cooperative,
     "post_placement": post_placement,
     "post_item": post_item,
     "get_items": get_items,
     "get_indicators": get_indicators,
+    "get_series": get_series,
 }
 
 

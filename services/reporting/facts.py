@@ -12,7 +12,9 @@ read); ``reporting_history`` holds every version of every row with the instant i
 from __future__ import annotations
 
 import json
+import operator
 import re
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from importlib import resources
 from typing import Any
@@ -349,7 +351,11 @@ history = sa.Table(
     sa.Column("generation", sa.Integer, nullable=False),
     sa.Column("table_name", sa.String(64), nullable=False),
     sa.Column("recorded_from", sa.String(32), nullable=False),
+    sa.Column("recorded_to", sa.String(32), nullable=False),
     sa.Column("versions", sa.Text, nullable=False),
+    sa.Column("previous", sa.Text),
+    # A table's first row holding a version recorded after an instant (what changed since).
+    sa.Index("ix_reporting_history_recorded_to", "generation", "table_name", "recorded_to"),
 )
 """Every version of every fact row, in the order the projection made them.
 
@@ -360,11 +366,17 @@ those values occurred (its envelope's ``occurred_at``). Corrections are versions
 other, so a row as known at an instant T is its latest version recorded at or before T.
 
 The versions one batch of the projection made for one table are kept together, in order, in
-one row (``versions``, a JSON array; ``recorded_from`` is the earliest ``recorded_at`` among
-them); rows follow one another in ``history_id`` order. Kept for every fact table but
-activity_partners (the activities hold their partners); an activity's running attendance
-totals are not versioned (they follow from its attendance). The plain indicators never read
-the history.
+one row (``versions``, a JSON array; ``recorded_from`` and ``recorded_to`` are the earliest and
+the latest ``recorded_at`` among them); rows follow one another in ``history_id`` order.
+``previous`` holds, for each row of the table that the batch changed but did not create, the
+values it had before the batch: ``[index, values]`` pairs, ``index`` being the position in
+``versions`` of the row's first version in the batch (null when the batch created every row).
+With it, the rows as known at an instant T are read from the current facts and the history
+rows from the first one holding a version recorded after T (``changes_after``).
+
+Kept for every fact table but activity_partners (the activities hold their partners); an
+activity's running attendance totals are not versioned (they follow from its attendance). The
+plain indicators never read the history.
 """
 
 HISTORY_TABLES: tuple[sa.Table, ...] = (history,)
@@ -395,6 +407,68 @@ _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_
 def encode_versions(versions: list[tuple[str, list[Any]]]) -> str:
     """A batch's versions of one table, ``[recorded_at, values]`` each, as history keeps them."""
     return _ENCODER.encode(versions)
+
+
+def encode_previous(previous: list[tuple[int, list[Any]]]) -> str | None:
+    """A batch's values before its changes, ``[index, values]`` each (None when empty)."""
+    return _ENCODER.encode(previous) if previous else None
+
+
+def key_positions(table: sa.Table) -> list[int]:
+    """The positions of the table's key columns in its versions' values."""
+    return [i for i, c in enumerate(_columns(table)) if c.primary_key]
+
+
+def changes_after(
+    conn: sa.Connection,
+    generation: int,
+    instant: str,
+    only: tuple[sa.Table, ...] = VERSIONED_TABLES,
+) -> dict[str, dict[Any, list[Any] | None]]:
+    """Per versioned table (of ``only``), the rows whose state at ``instant`` may differ from
+    the current facts: key -> the values as they stood at the instant, None when the row did
+    not exist then. Every other row stood then as it stands now.
+
+    Of each table's history, only the rows from its first one holding a version recorded after
+    the instant are read (a table is fed by one stream, whose instants follow its order, while
+    the streams are applied side by side): a row that none of them touches has its current
+    values as latest version, recorded at or before the instant. A row they touch stood, before
+    them, as its first touch's ``previous`` says (absent if that touch created it); then its
+    versions recorded at or before the instant apply, in order, as in ``facts_as_recorded``.
+    Keys are as ``version_key`` makes them (dates as ISO text).
+    """
+    h = history.c
+    tables = {t.name: t for t in only if t in VERSIONED_TABLES}
+    changed: dict[str, dict[Any, list[Any] | None]] = {name: {} for name in tables}
+    for name, table in tables.items():
+        first = conn.execute(
+            sa.select(sa.func.min(h.history_id)).where(
+                h.generation == generation, h.table_name == name, h.recorded_to > instant
+            )
+        ).scalar()
+        if first is None:
+            continue
+        rows, key = changed[name], version_key(table)
+        query = (
+            sa.select(h.versions, h.previous)
+            .where(h.generation == generation, h.table_name == name, h.history_id >= first)
+            .order_by(h.history_id)
+        )
+        for versions, previous in conn.execute(query):
+            before: dict[int, list[Any]] = dict(json.loads(previous)) if previous else {}
+            for index, (recorded_at, values) in enumerate(json.loads(versions)):
+                row_key = key(values)
+                if row_key not in rows:
+                    rows[row_key] = before.get(index)
+                if recorded_at <= instant:
+                    rows[row_key] = values
+    return changed
+
+
+def version_key(table: sa.Table) -> Callable[[Sequence[Any]], Any]:
+    """A function of a row's values (version order) to its key as ``changes_after`` keys it:
+    the one key value, or the tuple of them."""
+    return operator.itemgetter(*key_positions(table))
 
 
 def facts_as_recorded(

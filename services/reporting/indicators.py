@@ -15,6 +15,7 @@ model, and the same queries run there (an audit query: the plain one never reads
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -24,13 +25,14 @@ import sqlalchemy as sa
 
 from services.reporting.facts import (
     FACT_TABLES,
+    VERSIONED_TABLES,
     activities,
     activity_partners,
     ambassador_actions,
     ambassadors,
     attendances,
+    changes_after,
     cooperatives,
-    facts_as_recorded,
     membership_periods,
     partners,
     public_attendances,
@@ -40,6 +42,8 @@ from services.reporting.facts import (
     sector_table_actions,
     sector_table_members,
     sector_tables,
+    version_columns,
+    version_key,
 )
 from services.reporting.fiscal_year import FiscalYear, FiscalYearError
 from services.reporting.projection import partner_keys
@@ -148,40 +152,103 @@ def compute_indicators(
 def _as_recorded(
     conn: sa.Connection, generation: int, fiscal_year: FiscalYear, cutoff: date, instant: str
 ) -> dict[str, object]:
-    """The indicators from the facts' versions recorded at or before ``instant``."""
-    rows = facts_as_recorded(conn, generation, instant)
-    # An activity's attendance totals follow from its attendance as it stood.
-    totals: dict[str, list[int]] = {}
-    for attendance in rows[attendances.name]:
-        if not attendance["withdrawn"]:
-            total = totals.setdefault(attendance["activity_id"], [0, 0])
-            total[0] += 1
-            total[1] += attendance["participants"]
-    for activity in rows[activities.name]:
-        activity["member_attendances"], activity["participants"] = totals.get(
-            activity["activity_id"], (0, 0)
-        )
+    """The indicators from the facts' versions recorded at or before ``instant``.
 
-    # Only what the year's figures read of the largest tables: activities dated in [S, C]
-    # (with their attendance and public attendance) and actions performed then.
-    def in_year(day: date | None) -> bool:
-        return day is not None and fiscal_year.start <= day <= cutoff
+    The rows as they stood are the current facts but for those changed since the instant
+    (``changes_after``: a few history rows when the instant is recent); when nothing changed,
+    the plain computation answers. Otherwise what the year's figures read is copied into an
+    in-memory model: the smaller tables whole, and of the largest ones the activities dated in
+    [S, C] (with their attendance and public attendance) and the actions performed then.
+    """
+    changed = changes_after(conn, generation, instant)
+    if not any(changed.values()):
+        return compute_indicators(conn, generation, fiscal_year, cutoff)
+    start = fiscal_year.start.isoformat()
+    end = cutoff.isoformat()
 
-    for name, column in (
-        (activities.name, "activity_date"),
-        (attendances.name, "activity_date"),
-        (ambassador_actions.name, "performed_on"),
+    def in_year(day: object) -> bool:
+        return isinstance(day, str) and start <= day <= end
+
+    def current(table: sa.Table, *where: sa.ColumnElement[bool]) -> list[list[Any]]:
+        """The table's current rows not changed since the instant (values in version order,
+        dates as ISO text)."""
+        columns = [c for c in table.columns if c.name != "generation"]
+        selected = [sa.cast(c, sa.String) if isinstance(c.type, sa.Date) else c for c in columns]
+        query = sa.select(*selected).where(table.c.generation == generation, *where)
+        then = changed[table.name]
+        # The driver's rows as they come (no result processing: dates are read as text, a
+        # boolean as SQLite's 0 or 1, which the copy stores alike); JSON as the history has it.
+        result = conn.execute(query)
+        try:
+            found = result.cursor.fetchall()
+        finally:
+            result.close()
+        texts = [i for i, c in enumerate(columns) if isinstance(c.type, sa.JSON)]
+        key = version_key(table)
+        rows = [list(values) for values in found if not then or key(values) not in then]
+        for values in rows if texts else ():
+            for i in texts:
+                if isinstance(values[i], str):
+                    values[i] = json.loads(values[i])
+        return rows
+
+    def then(table: sa.Table, keep: Any) -> list[list[Any]]:
+        """The rows changed since the instant, as they stood then, that ``keep`` keeps."""
+        return [v for v in changed[table.name].values() if v is not None and keep(v)]
+
+    def position(table: sa.Table, name: str) -> int:
+        return version_columns(table).index(name)
+
+    rows: dict[str, list[list[Any]]] = {}
+    for table in VERSIONED_TABLES:
+        if table not in (activities, attendances, public_attendances, ambassador_actions):
+            rows[table.name] = current(table) + then(table, bool)
+    for table, column in (
+        (activities, "activity_date"),
+        (ambassador_actions, "performed_on"),
+        (attendances, "activity_date"),
     ):
-        rows[name] = [row for row in rows[name] if in_year(row[column])]
-    kept = {activity["activity_id"] for activity in rows[activities.name]}
-    rows[public_attendances.name] = [
-        row for row in rows[public_attendances.name] if row["activity_id"] in kept
-    ]
-    rows[activity_partners.name] = [
-        {"generation": generation, "activity_id": activity["activity_id"], **names}
-        for activity in rows[activities.name]
-        for names in _partner_rows(activity["partners"])
-    ]
+        at = position(table, column)
+        rows[table.name] = current(
+            table, table.c[column].between(fiscal_year.start, cutoff)
+        ) + then(table, lambda values, at=at: in_year(values[at]))
+    activity = position(activities, "activity_id")
+    kept = {values[activity] for values in rows[activities.name]}
+    record_activity = position(public_attendances, "activity_id")
+    attended = position(attendances, "activity_id")
+    ids = sorted(kept)
+    public: list[list[Any]] = []
+    # An activity's attendance totals follow from all its attendance as it stood (whatever
+    # date each record carried then).
+    of_the_year: list[list[Any]] = []
+    for first in range(0, len(ids), 500):
+        chunk = ids[first : first + 500]
+        public += current(public_attendances, public_attendances.c.activity_id.in_(chunk))
+        of_the_year += current(attendances, attendances.c.activity_id.in_(chunk))
+    public += then(public_attendances, lambda values: values[record_activity] in kept)
+    of_the_year += then(attendances, lambda values: values[attended] in kept)
+    rows[public_attendances.name] = public
+
+    totals: dict[str, list[int]] = {}
+    participants = position(attendances, "participants")
+    withdrawn = position(attendances, "withdrawn")
+    for values in of_the_year:
+        if not values[withdrawn]:
+            total = totals.setdefault(values[attended], [0, 0])
+            total[0] += 1
+            total[1] += values[participants]
+    member_count = position(activities, "member_attendances")
+    people = position(activities, "participants")
+    partners_at = position(activities, "partners")
+    partner_rows: list[list[Any]] = []
+    for values in rows[activities.name]:
+        values[member_count], values[people] = totals.get(values[activity], (0, 0))
+        partner_rows += [
+            [values[activity], names["partner_key"], names["partner"]]
+            for names in _partner_rows(values[partners_at])
+        ]
+    rows[activity_partners.name] = partner_rows
+
     engine = sa.create_engine("sqlite://")
     try:
         with engine.begin() as memory:
@@ -193,8 +260,7 @@ def _as_recorded(
                 for index in table.indexes:
                     index.drop(memory)
             for table in FACT_TABLES:
-                for chunk in _chunks(rows.get(table.name, [])):
-                    memory.execute(sa.insert(table), chunk)
+                _copy(memory, table, generation, rows.get(table.name, []))
             for index in indexes:
                 index.create(memory)
             return compute_indicators(memory, generation, fiscal_year, cutoff)
@@ -202,16 +268,31 @@ def _as_recorded(
         engine.dispose()
 
 
+def _copy(memory: sa.Connection, table: sa.Table, generation: int, rows: list[list[Any]]) -> None:
+    """Insert rows (values in version order, dates as ISO text) into an in-memory SQLite table
+    as SQLAlchemy stores them there: dates as ISO text, JSON as its text."""
+    if not rows:
+        return
+    columns = [c for c in table.columns if c.name != "generation"]
+    encoded = [i for i, c in enumerate(columns) if isinstance(c.type, sa.JSON)]
+    names = ", ".join(["generation", *(c.name for c in columns)])
+    marks = ", ".join("?" * (len(columns) + 1))
+    if encoded:
+        for values in rows:
+            for i in encoded:
+                if values[i] is not None:
+                    values[i] = json.dumps(values[i])
+    memory.exec_driver_sql(
+        f"INSERT INTO {table.name} ({names}) VALUES ({marks})",
+        [(generation, *values) for values in rows],
+    )
+
+
 def _partner_rows(names: object) -> list[dict[str, str]]:
     if not isinstance(names, list):
         return []
     keyed = partner_keys(n for n in names if isinstance(n, str))
     return [{"partner_key": key, "partner": name} for key, name in keyed.items()]
-
-
-def _chunks(rows: list[dict[str, Any]], size: int = 5_000) -> Iterable[list[dict[str, Any]]]:
-    for first in range(0, len(rows), size):
-        yield rows[first : first + size]
 
 
 def partner_directory(

@@ -11,7 +11,6 @@ import csv
 import html
 import io
 import json
-import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -650,8 +649,12 @@ def _svg_open(chart: _Chart, width: float, height: float, lang: str) -> list[str
 
 
 def _svg_columns(chart: _Chart, lang: str) -> str:
-    """Vertical bars with the label (and a second line) under each."""
-    pad, slot, top, plot, bottom = 12.0, 44.0, 22.0, 160.0, 40.0
+    """Vertical bars with the label (and a second line) under each.
+
+    Narrow slots (30 units for a month) keep twelve columns about 380 units wide, so that the
+    chart scaled to a 390-pixel screen still writes its labels at about 10 pixels.
+    """
+    pad, slot, top, plot, bottom = 8.0, 30.0, 20.0, 150.0, 36.0
     count = max(len(chart.items), 1)
     width, height = pad * 2 + slot * count, top + plot + bottom
     peak = max((item.value for item in chart.items), default=0) or 1
@@ -667,36 +670,39 @@ def _svg_columns(chart: _Chart, lang: str) -> str:
         bar = max(item.value, 0) / peak * plot
         name = f"{item.label} {item.sublabel}".strip()
         parts.append(
-            f'<rect x="{_n(centre - slot * 0.31)}" y="{_n(baseline - bar)}" '
-            f'width="{_n(slot * 0.62)}" height="{_n(bar)}" fill="{_BAR_COLOUR}">'
+            f'<rect x="{_n(centre - slot * 0.34)}" y="{_n(baseline - bar)}" '
+            f'width="{_n(slot * 0.68)}" height="{_n(bar)}" fill="{_BAR_COLOUR}">'
             f"<title>{_text(name + colon + item.display)}</title></rect>"
         )
         parts.append(
-            f'<text x="{_n(centre)}" y="{_n(baseline - bar - 6)}" text-anchor="middle">'
+            f'<text x="{_n(centre)}" y="{_n(baseline - bar - 5)}" text-anchor="middle">'
             f"{_text(item.display)}</text>"
         )
         second = (
-            f'<tspan x="{_n(centre)}" dy="14" font-size="10">{_text(item.sublabel)}</tspan>'
+            f'<tspan x="{_n(centre)}" dy="13">{_text(item.sublabel)}</tspan>'
             if item.sublabel
             else ""
         )
         parts.append(
-            f'<text x="{_n(centre)}" y="{_n(baseline + 16)}" text-anchor="middle">'
-            f"<tspan>{_text(item.label)}</tspan>{second}</text>"
+            f'<text x="{_n(centre)}" y="{_n(baseline + 15)}" text-anchor="middle" '
+            f'font-size="11"><tspan>{_text(item.label)}</tspan>{second}</text>'
         )
     parts.append("</svg>")
     return "\n".join(parts)
 
 
 def _svg_bars(chart: _Chart, lang: str) -> str:
-    """Horizontal bars with the label on the left and the value at the end of the bar."""
-    pad, row, area, value_room = 8.0, 26.0, 320.0, 56.0
-    longest = max((len(item.label) for item in chart.items), default=0)
-    label_room = min(max(math.ceil(longest * 6.8) + 10, 60), 260)
-    width = pad * 2 + label_room + area + value_room
-    height = pad * 2 + row * max(len(chart.items), 1)
+    """Horizontal bars, each under its label, with the value at the end of the bar.
+
+    The labels above the bars keep the chart 372 units wide whatever their length, so that
+    on a 390-pixel screen it is drawn at nearly its own size (text about 11.5 pixels).
+    """
+    pad, label_height, bar_height, gap, area, value_room = 8.0, 15.0, 13.0, 8.0, 300.0, 56.0
+    row = label_height + bar_height + gap
+    width = pad * 2 + area + value_room
+    height = pad * 2 + row * max(len(chart.items), 1) - gap
     peak = max((item.value for item in chart.items), default=0) or 1
-    origin = pad + label_room
+    origin = pad
     colon = _colon(lang)
     parts = _svg_open(chart, width, height, lang)
     parts.append(
@@ -704,15 +710,13 @@ def _svg_bars(chart: _Chart, lang: str) -> str:
         f'stroke="{_AXIS_COLOUR}" stroke-width="1" />'
     )
     for index, item in enumerate(chart.items):
-        middle = pad + row * index + row / 2
+        top = pad + row * index
         bar = max(item.value, 0) / peak * area
+        middle = top + label_height + bar_height / 2
+        parts.append(f'<text x="{_n(origin + 4)}" y="{_n(top + 11)}">{_text(item.label)}</text>')
         parts.append(
-            f'<text x="{_n(origin - 8)}" y="{_n(middle)}" dy="0.35em" text-anchor="end">'
-            f"{_text(item.label)}</text>"
-        )
-        parts.append(
-            f'<rect x="{_n(origin)}" y="{_n(middle - row / 2 + 5)}" width="{_n(bar)}" '
-            f'height="{_n(row - 10)}" fill="{_BAR_COLOUR}">'
+            f'<rect x="{_n(origin)}" y="{_n(top + label_height)}" width="{_n(bar)}" '
+            f'height="{_n(bar_height)}" fill="{_BAR_COLOUR}">'
             f"<title>{_text(item.label + colon + item.display)}</title></rect>"
         )
         parts.append(

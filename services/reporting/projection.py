@@ -34,6 +34,7 @@ from services.reporting.facts import (
     ambassadors,
     attendances,
     cooperatives,
+    encode_previous,
     encode_versions,
     history,
     membership_periods,
@@ -179,6 +180,11 @@ class _Rows:
         self.unversioned = UNVERSIONED_COLUMNS.get(table.name, frozenset())
         self.version_columns = version_columns(table)
         self.versions: list[Version] = []
+        # The values of the rows read from the database, as they were before the batch, and
+        # the keys versioned so far in the batch: the history's ``previous``.
+        self.loaded: dict[Any, list[Any]] = {}
+        self.versioned_keys: set[Any] = set()
+        self.previous: list[tuple[int, list[Any]]] = []
         self.touched_tables = touched_tables
         self.key_columns = [c.name for c in table.primary_key.columns if c.name != "generation"]
         # A row's key: its one key column's value, or the tuple of its key columns' values.
@@ -207,8 +213,11 @@ class _Rows:
             for found in conn.execute(query):
                 row = dict(found._mapping)
                 del row["generation"]
-                if self.key(row) not in self.rows:
+                key = self.key(row)
+                if key not in self.rows:
                     self._keep(row)
+                    if self.versioned:
+                        self.loaded[key] = [row[c] for c in self.version_columns]
 
     def _keep(self, row: Row) -> None:
         self.rows[self.key(row)] = row
@@ -250,10 +259,16 @@ class _Rows:
         """Keep the rows the event changed as versions recorded at ``recorded_at``."""
         if self.versioned:
             columns, rows, versions = self.version_columns, self.rows, self.versions
+            seen, loaded = self.versioned_keys, self.loaded
             # In key order: how the rows were read (a batch's or the database's order) does
             # not change the history.
             touched = sorted(self.touched) if len(self.touched) > 1 else self.touched
             for key in touched:
+                if key not in seen:
+                    seen.add(key)
+                    before = loaded.get(key)
+                    if before is not None:
+                        self.previous.append((len(versions), before))
                 row = rows[key]
                 versions.append((recorded_at, [row[c] for c in columns]))
         self.touched.clear()
@@ -270,10 +285,14 @@ class _Rows:
                     generation=generation,
                     table_name=self.table.name,
                     recorded_from=min(recorded_at for recorded_at, _ in self.versions),
+                    recorded_to=max(recorded_at for recorded_at, _ in self.versions),
                     versions=encode_versions(self.versions),
+                    previous=encode_previous(self.previous),
                 )
             )
             self.versions.clear()
+            self.previous.clear()
+            self.versioned_keys.clear()
 
 
 _UPSERTS: dict[tuple[str, str], sa.Insert] = {}

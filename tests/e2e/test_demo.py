@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -10,13 +11,25 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import sync_playwright
 
 from tests.support import ROOT, free_port
 
 SERVICES = ("membership", "events", "ambassadors", "reporting")
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+# Lighthouse, as `make lighthouse` installs it (npm, into the ignored folder .lighthouse).
+LIGHTHOUSE_VERSION = "12.2.3"
+LIGHTHOUSE = ROOT / ".lighthouse" / "node_modules" / ".bin" / "lighthouse"
+# The pages people read: the dashboard and the report of the demonstration year.
+PAGES = ("/?year=2023-2024&lang=fr", "/v1/reports/2023-2024?lang=fr", "/?year=2023-2024&lang=en")
 
 
 @pytest.fixture(scope="module")
@@ -197,3 +210,105 @@ def test_reporting_metrics_expose_the_current_years_scalars_and_projection_lag(
     assert 'indicator="members.total"' in text
     assert "coop_consumer_lag_messages" in text
     assert text.rstrip().endswith("# EOF")
+
+
+def _need_chromium() -> None:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing (Debian's chromium; .ci/run installs it)")
+
+
+# What the layout check reads in the page: the document's width against the viewport's, and
+# for each chart its box, its container's box and the smallest text it draws, in pixels.
+_LAYOUT = """() => ({
+  scrollWidth: document.documentElement.scrollWidth,
+  viewport: window.innerWidth,
+  charts: [...document.querySelectorAll("svg.chart, .chart svg")].map((svg) => {
+    const box = svg.getBoundingClientRect();
+    const parent = svg.parentElement.getBoundingClientRect();
+    const scale = box.width / svg.viewBox.baseVal.width;
+    const sizes = [...svg.querySelectorAll("text, tspan")].map(
+      (text) => parseFloat(getComputedStyle(text).fontSize) * scale);
+    return {
+      id: svg.getAttribute("aria-labelledby"),
+      left: box.left, right: box.right, width: box.width, height: box.height,
+      parentLeft: parent.left, parentRight: parent.right,
+      visible: svg.checkVisibility(), smallestText: Math.min(...sizes),
+    };
+  }),
+})"""
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_dashboard_and_report_fit_the_screen_and_their_charts_stay_readable(
+    demo: dict[str, str], width: int
+) -> None:
+    _need_chromium()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": 844})
+            for path in PAGES:
+                assert page.goto(f"{demo['reporting']}{path}").ok, path
+                layout = page.evaluate(_LAYOUT)
+                # No sideways scrolling: the page is no wider than the screen.
+                assert layout["scrollWidth"] <= layout["viewport"] == width, (path, layout)
+                assert len(layout["charts"]) == 3, (path, layout)
+                for chart in layout["charts"]:
+                    where = (path, chart)
+                    assert chart["visible"] and chart["width"] > 200, where
+                    assert chart["height"] > 100, where
+                    # The chart fits its container, and its text is drawn at 10 px or more.
+                    assert chart["left"] >= chart["parentLeft"] - 0.5, where
+                    assert chart["right"] <= chart["parentRight"] + 0.5, where
+                    assert chart["smallestText"] >= 10, where
+        finally:
+            browser.close()
+
+
+def _lighthouse(url: str, out: Path) -> dict[str, Any]:
+    """Lighthouse's performance audit of a page (mobile, simulated throttling), as JSON."""
+    if not LIGHTHOUSE.exists():
+        pytest.fail(
+            f"Lighthouse is not installed at {LIGHTHOUSE.relative_to(ROOT)}: run `make lighthouse` "
+            f"(npm install --prefix .lighthouse lighthouse@{LIGHTHOUSE_VERSION}; make test does it)"
+        )
+    package = json.loads(
+        (ROOT / ".lighthouse/node_modules/lighthouse/package.json").read_text(encoding="utf-8")
+    )
+    assert package["version"] == LIGHTHOUSE_VERSION, "run `make lighthouse` again"
+    flags = " ".join(["--headless=new", *CHROMIUM_ARGS, f"--user-data-dir={out}.profile"])
+    result = subprocess.run(
+        [
+            str(LIGHTHOUSE),
+            url,
+            "--quiet",
+            "--only-categories=performance",
+            "--output=json",
+            f"--output-path={out}",
+            f"--chrome-flags={flags}",
+        ],
+        env={**os.environ, "CHROME_PATH": CHROMIUM},
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    report: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    assert report.get("runtimeError") is None, report["runtimeError"]
+    return report
+
+
+@pytest.mark.parametrize("path", PAGES[:2])
+def test_lighthouse_finds_the_dashboard_and_report_fast_and_steady(
+    demo: dict[str, str], path: str, tmp_path: Path
+) -> None:
+    _need_chromium()
+    report = _lighthouse(f"{demo['reporting']}{path}", tmp_path / "lighthouse.json")
+    score = report["categories"]["performance"]["score"]
+    shift = report["audits"]["cumulative-layout-shift"]["numericValue"]
+    assert shift <= 0.1, shift
+    assert score >= 0.90, {
+        name: report["audits"][name].get("displayValue")
+        for name in ("first-contentful-paint", "largest-contentful-paint", "total-blocking-time",
+                     "speed-index", "server-response-time")
+    }  # fmt: skip

@@ -7,6 +7,7 @@ these tests state what the API does with them: when a closure waits or refuses, 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -394,3 +395,28 @@ def test_closing_a_year_that_has_not_ended_says_when_it_ends_in_both_languages(
     assert fr["errors"] == [
         {"field": "fiscal_year", "message": "l'année n'est pas encore terminée"}
     ]
+
+
+def test_every_page_is_gzipped_and_has_a_description_and_a_favicon(
+    parts: tuple[TestClient, FakeReadModel, FakeProjector, Records],
+) -> None:
+    client = parts[0]
+    pages = [
+        f"{path}{query}"
+        for path in ("/", f"/?year={YEAR}", f"/v1/reports/{YEAR}", f"/v1/reports/{YEAR}?view=live")
+        for query in ("", "&lang=en" if "?" in path else "?lang=en")
+    ]
+    for page in pages:
+        answer = client.get(page, headers={"Accept-Encoding": "gzip"})
+        assert answer.status_code == 200, (page, answer.text)
+        assert answer.headers["content-encoding"] == "gzip", page
+        assert "Accept-Encoding" in answer.headers["vary"], page
+        description = re.search(r'<meta name="description" content="([^"]+)"', answer.text)
+        assert description is not None and len(description.group(1)) > 40, page
+        icon = re.search(r'<link rel="icon" href="([^"]+)" type="image/svg\+xml"', answer.text)
+        assert icon is not None, page
+        favicon = client.get(icon.group(1))
+        assert favicon.status_code == 200 and favicon.text.startswith("<svg"), page
+    # Without Accept-Encoding, the same page comes plain.
+    plain = client.get("/", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers

@@ -20,7 +20,17 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.reporting.facts import FACT_TABLES, create_schema, history
+from services.reporting import facts as fact_model
+from services.reporting.facts import (
+    FACT_TABLES,
+    activity_partners,
+    attendances,
+    create_schema,
+    facts_as_recorded,
+    history,
+    parse_recorded_at,
+    recorded_at_text,
+)
 from services.reporting.fiscal_year import FiscalYear, YearStart
 from services.reporting.indicators import (
     ACTIVITY_TYPES,
@@ -28,6 +38,7 @@ from services.reporting.indicators import (
     PARTNER_KINDS,
     REGION_CODES,
     TABLE_ACTION_KINDS,
+    _partner_rows,
     compute_indicators,
 )
 from services.reporting.projection import apply_event, apply_events, drop_generation
@@ -1004,6 +1015,72 @@ def test_figures_as_recorded_at_an_instant_equal_the_figures_of_what_was_recorde
 
     assert as_recorded == at_the_time
     assert now == plain
+
+
+def every_latest_version(
+    conn: sa.Connection, generation: int, year: FiscalYear, cutoff: date, instant: str
+) -> dict[str, object]:
+    """The figures from every fact row's latest version recorded at or before the instant, read
+    from the whole history and copied whole into a model of their own: what the faster
+    reading of the current facts and the history since the instant must answer."""
+    rows = facts_as_recorded(conn, generation, instant)
+    totals: dict[str, list[int]] = {}
+    for attendance in rows[attendances.name]:
+        if not attendance["withdrawn"]:
+            total = totals.setdefault(attendance["activity_id"], [0, 0])
+            total[0] += 1
+            total[1] += attendance["participants"]
+    for activity in rows[fact_model.activities.name]:
+        activity["member_attendances"], activity["participants"] = totals.get(
+            activity["activity_id"], (0, 0)
+        )
+    rows[activity_partners.name] = [
+        {"generation": generation, "activity_id": activity["activity_id"], **names}
+        for activity in rows[fact_model.activities.name]
+        for names in _partner_rows(activity["partners"])
+    ]
+    memory = sa.create_engine("sqlite://")
+    try:
+        with memory.begin() as copy:
+            for table in FACT_TABLES:
+                table.create(copy)
+                if rows.get(table.name):
+                    copy.execute(sa.insert(table), rows[table.name])
+            return compute_indicators(copy, generation, year, cutoff)
+    finally:
+        memory.dispose()
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    world=worlds(),
+    cuts=st.randoms(use_true_random=False),
+    order=st.randoms(use_true_random=False),
+    noted=st.floats(0, 1),
+)
+def test_figures_as_recorded_equal_every_rows_latest_version_then_whatever_the_instants_order(
+    engine: sa.Engine, world: World, cuts: random.Random, order: random.Random, noted: float
+) -> None:
+    items = envelopes(world)
+    # Streams recorded at instants out of their order of arrival (another stream's clock, a
+    # late delivery): the history's order is not the order of the instants.
+    stamps = [item["occurred_at"] for item in items]
+    order.shuffle(stamps)
+    for item, stamp in zip(items, stamps, strict=True):
+        item["occurred_at"] = stamp
+    noted_ones = [recorded_at_text(BASE_INSTANT), *sorted(map(parse_recorded_at, stamps))]
+    chosen = noted_ones[min(int(noted * len(noted_ones)), len(noted_ones) - 1)]
+    generation = projected(engine, items, cuts)
+    try:
+        with engine.connect() as conn:
+            noted_at = datetime.fromisoformat(chosen)
+            for moment in (noted_at, noted_at - timedelta(microseconds=1)):
+                instant = recorded_at_text(moment)
+                assert compute_indicators(
+                    conn, generation, world.year, world.cutoff, as_recorded=moment
+                ) == every_latest_version(conn, generation, world.year, world.cutoff, instant)
+    finally:
+        dropped(engine, generation)
 
 
 def rows_of(conn: sa.Connection, generation: int) -> dict[str, list[Any]]:
