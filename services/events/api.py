@@ -139,6 +139,7 @@ class RevisionRequest(RequestBody):
     format: Format | None = None
     region: Region | None = None
     partners: Partners | None = None
+    reason: Reason | None = None
 
     _not_null = refuse_null(*_REVISION_NOT_NULL)
 
@@ -412,10 +413,11 @@ def activity_routes(app: Events, catalogue: ActivityCatalogue) -> APIRouter:
         and records nothing. Attendances follow the activity's new date and type.
         """
         expected = expected_version(command.request, app.activity(activity_id).version)
-        proposed = command.body.model_dump(include=command.body.model_fields_set)
+        proposed = command.body.model_dump(include=command.body.model_fields_set - {"reason"})
         activity, _ = app.revise(
             activity_id,
             proposed,
+            reason=command.body.reason,
             expected_version=expected,
             context=command_context(command.request),
         )

@@ -212,6 +212,7 @@ class Events(CoopApplication):
         activity_id: UUID,
         proposed: dict[str, Any],
         *,
+        reason: str | None = None,
         expected_version: int | None = None,
         context: CommandContext | None = None,
     ) -> tuple[Activity, bool]:
@@ -219,7 +220,7 @@ class Events(CoopApplication):
         with self.serial:
             activity = self.activity(activity_id)
             check_version(activity.version, expected_version)
-            changed = activity.revise(proposed)
+            changed = activity.revise(proposed, reason)
             if changed:
                 self.record(context, activity)
         return activity, changed

@@ -53,7 +53,9 @@ def to_integration(event: Any) -> tuple[str, dict[str, Any]] | None:
     elif isinstance(event, Activity.Cancelled):
         payload = ActivityCancelled(activity_id=activity_id, reason=event.reason)
     elif isinstance(event, Activity.Revised):
-        payload = ActivityRevised(activity_id=activity_id, changes=dict(event.changes))
+        payload = ActivityRevised(
+            activity_id=activity_id, changes=dict(event.changes), reason=event.reason
+        )
     elif isinstance(event, Activity.Reinstated):
         payload = ActivityReinstated(activity_id=activity_id, reason=event.reason)
     elif isinstance(event, Activity.AttendanceCorrected):

@@ -62,9 +62,20 @@ class Activity(Aggregate):
         external_ref: str | None = None
 
     class Revised(Aggregate.Event):
-        """Some of the activity's fields were corrected (`changes`: public names, ISO date)."""
+        """Some of the activity's fields were corrected (`changes`: public names, ISO date).
+
+        Version 2 adds the correction's `reason` (none for a revision recorded before).
+        """
+
+        class_version = 2
 
         changes: dict[str, Any]
+        reason: str | None = None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """A revision recorded before version 2 gave no reason."""
+            state["reason"] = None
 
     class Reinstated(Aggregate.Event):
         """A cancellation was undone."""
@@ -313,7 +324,7 @@ class Activity(Aggregate):
         }
         return {k: v for k, v in proposed.items() if k in REVISABLE and current[k] != v}
 
-    def revise(self, proposed: dict[str, Any]) -> bool:
+    def revise(self, proposed: dict[str, Any], reason: str | None = None) -> bool:
         """Correct some fields; §3's rules hold on the result. True when anything changed."""
         changes = self.revision_changes(proposed)
         if not changes:
@@ -329,11 +340,11 @@ class Activity(Aggregate):
             k: (v.isoformat() if isinstance(v, date) else list(v) if isinstance(v, list) else v)
             for k, v in changes.items()
         }
-        self._revise(stored)
+        self._revise(stored, reason)
         return True
 
     @event(Revised)
-    def _revise(self, changes: dict[str, Any]) -> None:
+    def _revise(self, changes: dict[str, Any], reason: str | None = None) -> None:
         for key, value in changes.items():
             if key == "date":
                 self.held_on = date.fromisoformat(value)

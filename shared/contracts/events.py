@@ -82,10 +82,12 @@ def _public_attendance_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
 
 @EVENTS.event
 class ActivityRevised(Payload):
-    """Some of an activity's fields were corrected: `changes` holds them with their new values."""
+    """Some of an activity's fields were corrected: `changes` holds them with their new values,
+    `reason` why (§10: every correction takes one, optional)."""
 
     activity_id: str
     changes: dict[str, Any]
+    reason: str | None = None
 
 
 @EVENTS.event

@@ -40,8 +40,17 @@ def test_a_revision_records_only_the_fields_that_change(events: Events) -> None:
     last = list(events.history(activity_id))[-1]
     assert to_integration(last) == (
         "ActivityRevised",
-        {"activity_id": str(activity_id), "changes": {"date": "2023-12-01"}},
+        {"activity_id": str(activity_id), "changes": {"date": "2023-12-01"}, "reason": None},
     )
+
+
+def test_a_revision_carries_its_reason_into_the_history(events: Events) -> None:
+    activity_id = schedule(events)
+
+    events.revise(activity_id, {"date": date(2023, 12, 2)}, reason="date du calendrier")
+
+    (kind, data) = to_integration(list(events.history(activity_id))[-1]) or ("", {})
+    assert (kind, data["reason"]) == ("ActivityRevised", "date du calendrier")
 
 
 def test_a_revision_that_changes_nothing_records_nothing(events: Events) -> None:

@@ -224,7 +224,7 @@ def test_every_stored_event_maps_to_its_integration_payload(
         ("ActivityReinstated", {"activity_id": a, "reason": "finalement"}),
         (
             "ActivityRevised",
-            {"activity_id": a, "changes": {"title": "Parcours", "partners": []}},
+            {"activity_id": a, "changes": {"title": "Parcours", "partners": []}, "reason": None},
         ),
         (
             "AttendanceCorrected",
