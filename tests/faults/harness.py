@@ -41,6 +41,18 @@ STREAM_OF_EVENT = {
     "AmbassadorActionLogged": "COOP_AMBASSADORS",
     "AmbassadorRetired": "COOP_AMBASSADORS",
     "AmbassadorDeactivated": "COOP_AMBASSADORS",
+    "CoopMembershipCorrected": "COOP_MEMBERSHIP",
+    "CoopVoided": "COOP_MEMBERSHIP",
+    "CoopRestored": "COOP_MEMBERSHIP",
+    "ActivityRevised": "COOP_EVENTS",
+    "AttendanceCorrected": "COOP_EVENTS",
+    "AttendanceWithdrawn": "COOP_EVENTS",
+    "PublicAttendanceCorrected": "COOP_EVENTS",
+    "PublicAttendanceWithdrawn": "COOP_EVENTS",
+    "AmbassadorEnrollmentCorrected": "COOP_AMBASSADORS",
+    "AmbassadorActionCorrected": "COOP_AMBASSADORS",
+    "AmbassadorActionWithdrawn": "COOP_AMBASSADORS",
+    "AmbassadorReactivated": "COOP_AMBASSADORS",
 }
 CUTOFFS = (YEAR_END, date(2024, 2, 29))
 CRASH_POINTS = Path(__file__).resolve().parent / "crashpoints"

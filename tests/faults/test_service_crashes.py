@@ -6,7 +6,7 @@ import random
 import time
 
 from tests.faults.harness import SERVICES, Platform, assert_nothing_lost_or_doubled
-from tests.faults.workload import Loader, plan_load
+from tests.faults.workload import CORRECTION_KINDS, Loader, plan_load
 from tests.support import NatsServer
 
 
@@ -27,6 +27,37 @@ def test_kill_9_of_each_service_at_random_moments_under_load_loses_and_doubles_n
         under_load += loader.running
         platform.crash(victim)
     loader.join(timeout=120)
+
+    loader.assert_all_accepted()
+    assert under_load == len(victims)
+    assert_nothing_lost_or_doubled(platform, nats_server.url, loader.ledger)
+
+
+def test_kill_9_of_each_service_amid_records_and_corrections_loses_and_doubles_nothing(
+    platform: Platform, nats_server: NatsServer, seed: int
+) -> None:
+    """Corrections (CONTRACT §10) of every kind mixed into the load; each service is killed
+    twice, half of the kills while corrections are being sent. The figures must equal the
+    direct computation over the corrected records, and every correction's event (the
+    ambassadors' policy events included) must be on its stream exactly once."""
+    rng = random.Random(seed)
+    steps = plan_load(seed, corrections=True)
+    last = len(steps) - 70  # the load still runs at the last kill, restarts included
+    corrections = [i for i, s in enumerate(steps) if s.kind in CORRECTION_KINDS and 10 <= i < last]
+    amid = rng.sample(corrections, min(len(corrections), len(SERVICES)))
+    elsewhere = [i for i in range(10, last) if i not in amid]
+    moments = sorted([*amid, *rng.sample(elsewhere, 2 * len(SERVICES) - len(amid))])
+    victims = [*SERVICES, *SERVICES]
+    rng.shuffle(victims)
+    loader = Loader(platform.urls, steps, pace=0.05, deadline=150).start()
+
+    under_load = 0
+    for moment, victim in zip(moments, victims, strict=True):
+        loader.wait_until_accepted(moment)
+        time.sleep(rng.uniform(0, 0.05))
+        under_load += loader.running
+        platform.crash(victim)
+    loader.join(timeout=150)
 
     loader.assert_all_accepted()
     assert under_load == len(victims)
