@@ -389,7 +389,7 @@ def _plan_corrections(
 
     # Public attendance: corrected count or region, and withdrawals.
     records = [(a, record) for a in p.activities for record in a.public]
-    for number, (planned, record) in enumerate(rng.sample(records, 5 * scale)):
+    for number, (planned, record) in enumerate(rng.sample(records, min(len(records), 5 * scale))):
         if number < 3 * scale:
             body = {"count": rng.randint(1, 90)}
             if rng.random() < 0.5:
@@ -448,7 +448,7 @@ def _plan_corrections(
         return [
             s.name
             for s in p.steps
-            if coop in (s.target, s.sub, s.body.get("cooperative_id"))
+            if coop in (s.creates, s.target, s.sub, s.body.get("cooperative_id"))
             or (s.target is not None and s.target.name in mine)
         ]
 
