@@ -47,6 +47,18 @@ STREAM_OF_EVENT = {
     "AmbassadorActionLogged": "COOP_AMBASSADORS",
     "AmbassadorRetired": "COOP_AMBASSADORS",
     "AmbassadorDeactivated": "COOP_AMBASSADORS",
+    "CoopMembershipCorrected": "COOP_MEMBERSHIP",
+    "CoopVoided": "COOP_MEMBERSHIP",
+    "CoopRestored": "COOP_MEMBERSHIP",
+    "ActivityRevised": "COOP_EVENTS",
+    "AttendanceCorrected": "COOP_EVENTS",
+    "AttendanceWithdrawn": "COOP_EVENTS",
+    "PublicAttendanceCorrected": "COOP_EVENTS",
+    "PublicAttendanceWithdrawn": "COOP_EVENTS",
+    "AmbassadorEnrollmentCorrected": "COOP_AMBASSADORS",
+    "AmbassadorActionCorrected": "COOP_AMBASSADORS",
+    "AmbassadorActionWithdrawn": "COOP_AMBASSADORS",
+    "AmbassadorReactivated": "COOP_AMBASSADORS",
     **dict.fromkeys(
         (
             "PartnerRegistered",

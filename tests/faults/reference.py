@@ -1,7 +1,9 @@
 """The indicators of CONTRACT §5 and §12 computed directly from a ledger of accepted commands.
 
 Plain Python over the ledger, sharing no code with the reporting service: the figures the
-service must show when it has applied every accepted command exactly once.
+service must show when it has applied every accepted command exactly once. The ledger holds
+the records as corrected, without the withdrawn ones; a voided cooperative, its attendances,
+its ambassadors and their actions count nowhere, nor does it as a sector table's member.
 """
 
 from __future__ import annotations
@@ -63,10 +65,11 @@ def expected_indicators(ledger: Ledger, cutoff: date, start: date = YEAR_START) 
     def in_year(day: date | None) -> bool:
         return day is not None and start <= day <= cutoff
 
-    active = {i: c for i, c in ledger.cooperatives.items() if _active(c.periods, cutoff)}
+    cooperatives = {i: c for i, c in ledger.cooperatives.items() if not c.voided}
+    active = {i: c for i, c in cooperatives.items() if _active(c.periods, cutoff)}
     joined_by_month = dict.fromkeys(_months(start, cutoff), 0)
     left = 0
-    for coop in ledger.cooperatives.values():
+    for coop in cooperatives.values():
         for period_start, period_end in coop.periods:
             if in_year(period_start):
                 assert period_start is not None
@@ -83,7 +86,9 @@ def expected_indicators(ledger: Ledger, cutoff: date, start: date = YEAR_START) 
     by_type = dict.fromkeys(ACTIVITY_TYPES, 0)
     for activity in counted.values():
         by_type[activity.type] += 1
-    attendances = [(a, c, n) for a, c, n in ledger.attendances if a in counted]
+    attendances = [
+        (a, c, n) for (a, c), n in ledger.attendances.items() if a in counted and c in cooperatives
+    ]
     participating = {c for _, c, _ in attendances if c in active}
     participation_by_type = {
         kind: len({c for a, c, _ in attendances if c in active and counted[a].type == kind})
@@ -102,7 +107,9 @@ def expected_indicators(ledger: Ledger, cutoff: date, start: date = YEAR_START) 
 
     def reach(kind: str) -> tuple[int, int]:
         public = [
-            (a, n, r) for a, n, r in ledger.public if a in counted and counted[a].type == kind
+            (a, n, r)
+            for a, n, r in ledger.public.values()
+            if a in counted and counted[a].type == kind
         ]
         regions = {r or counted[a].region for a, _, r in public} - {None}
         return sum(n for _, n, _ in public), len(regions)
@@ -121,7 +128,12 @@ def expected_indicators(ledger: Ledger, cutoff: date, start: date = YEAR_START) 
     partners_by_kind = dict.fromkeys((*PARTNER_KINDS, NOT_IN_DIRECTORY), 0)
     for _, kind in partners:
         partners_by_kind[kind] += 1
-    actions = [(m, n) for m, d, n in ledger.actions if in_year(d)]
+    ambassadors = {i: m for i, m in ledger.ambassadors.items() if m.cooperative_id in cooperatives}
+    actions = [
+        (a.ambassador_id, a.people_reached or 0)
+        for a in ledger.actions.values()
+        if in_year(a.performed_on) and a.ambassador_id in ambassadors
+    ]
     return {
         "members.total": total,
         "members.joined": sum(joined_by_month.values()),
@@ -150,7 +162,7 @@ def expected_indicators(ledger: Ledger, cutoff: date, start: date = YEAR_START) 
         "ambassadors.people_reached": sum(n for _, n in actions),
         "ambassadors.active": sum(
             1
-            for m in ledger.ambassadors.values()
+            for m in ambassadors.values()
             if m.enrolled_on <= cutoff and (m.ended_on is None or m.ended_on > cutoff)
         ),
         **_partnerships(ledger, active, start, cutoff),

@@ -82,7 +82,7 @@ CRASH_POINTS = {
     "apply-ack": [
         ("membership", "shared.outbox:OutboxRelay._save_position:before", (2, 15)),
         # events: its membership consumer dies in the middle of a batch.
-        ("events", "shared.membership_view:MembershipView.apply:before", (5, 40)),
+        ("events", "shared.membership_view:MembershipBatch.apply:before", (5, 40)),
         ("ambassadors", "shared.application:CoopApplication.save:after", (2, 30)),
         # reporting: the batch and its stream position are committed, the messages not acked.
         ("reporting", "shared.consumer:StreamConsumer._apply_batch:after", (2, 20)),

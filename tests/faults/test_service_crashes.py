@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from tests.faults.harness import (
@@ -12,7 +13,7 @@ from tests.faults.harness import (
     Platform,
     assert_nothing_lost_or_doubled,
 )
-from tests.faults.workload import Loader, plan_load
+from tests.faults.workload import CORRECTION_KINDS, Loader, plan_load
 from tests.support import NatsServer
 
 
@@ -65,3 +66,44 @@ def test_kill_9_of_partnerships_under_its_load_loses_and_doubles_nothing(
         assert_nothing_lost_or_doubled(platform, nats_server.url, loader.ledger)
     finally:
         platform.stop()
+
+
+def test_kill_9_of_each_service_amid_records_and_corrections_loses_and_doubles_nothing(
+    platform: Platform, nats_server: NatsServer, seed: int
+) -> None:
+    """Corrections (CONTRACT §10) of every kind mixed into the load; each service is killed
+    twice, half of the kills while corrections are being sent. The figures must equal the
+    direct computation over the corrected records, and every correction's event (the
+    ambassadors' policy events included) must be on its stream exactly once.
+
+    A killed service restarts in the background, so that the load goes on (and meets the next
+    kill) while it comes back; a service is never killed twice in a row."""
+    rng = random.Random(seed)
+    steps = plan_load(seed, corrections=True)
+    last = len(steps) - 70  # the load still runs at the last kill
+    corrections = [i for i, s in enumerate(steps) if s.kind in CORRECTION_KINDS and 10 <= i < last]
+    amid = rng.sample(corrections, min(len(corrections), len(SERVICES)))
+    elsewhere = [i for i in range(10, last) if i not in amid]
+    moments = sorted([*amid, *rng.sample(elsewhere, 2 * len(SERVICES) - len(amid))])
+    first, second = rng.sample(SERVICES, len(SERVICES)), rng.sample(SERVICES, len(SERVICES))
+    if second[0] == first[-1]:
+        second.reverse()
+    loader = Loader(platform.urls, steps, pace=0.05, deadline=150).start()
+
+    under_load = 0
+    restarts: dict[str, Future[None]] = {}
+    with ThreadPoolExecutor(len(SERVICES)) as pool:
+        for moment, victim in zip(moments, [*first, *second], strict=True):
+            if victim in restarts:
+                restarts[victim].result()  # back before it is killed again
+            loader.wait_until_accepted(moment)
+            time.sleep(rng.uniform(0, 0.05))
+            under_load += loader.running
+            restarts[victim] = pool.submit(platform.crash, victim)
+        for restart in restarts.values():
+            restart.result()
+    loader.join(timeout=150)
+
+    loader.assert_all_accepted()
+    assert under_load == 2 * len(SERVICES)
+    assert_nothing_lost_or_doubled(platform, nats_server.url, loader.ledger)
