@@ -184,7 +184,9 @@ def test_a_cooperative_s_attendances_are_listed_across_activities(
 
 def test_an_activity_s_history_shows_its_corrections(platform: Platform) -> None:
     activity_id = platform.schedule()["id"]
-    platform.http.patch(f"/v1/activities/{activity_id}", json={"title": "Nouveau titre"})
+    platform.http.patch(
+        f"/v1/activities/{activity_id}", json={"title": "Nouveau titre", "reason": "coquille"}
+    )
     history = platform.http.get(f"/v1/activities/{activity_id}/history").json()
     assert [(h["type"], h["version"]) for h in history["items"]] == [
         ("ActivityScheduled", 1),
@@ -193,6 +195,7 @@ def test_an_activity_s_history_shows_its_corrections(platform: Platform) -> None
     assert history["items"][1]["data"] == {
         "activity_id": activity_id,
         "changes": {"title": "Nouveau titre"},
+        "reason": "coquille",
     }
     assert_problem(platform.http.get(f"/v1/activities/{uuid4()}/history"), 404)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -93,11 +94,12 @@ class Platform:
         return dict(response.json())
 
 
-@pytest.fixture(scope="module")
-def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    root: Path = tmp_path_factory.mktemp("ambassadors-e2e")
+@contextmanager
+def running_platform(root: Path, tokens: dict[str, list[str]]) -> Iterator[Platform]:
+    """Membership and ambassadors on a nats-server of their own, with these tokens; the
+    ambassadors log holds no stack trace afterwards."""
     nats = NatsServer(root / "nats").start()
-    env = {"COOP_API_TOKENS": json.dumps(TOKENS)}
+    env = {"COOP_API_TOKENS": json.dumps(tokens)}
     membership = ServiceProcess("membership", root / "membership", nats.url, **env)
     ambassadors = ServiceProcess("ambassadors", root / "ambassadors", nats.url, **env)
     try:
@@ -110,6 +112,12 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
         nats.stop()
     log = ambassadors.log_path.read_text()
     assert "Traceback" not in log, log[-3000:]
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    with running_platform(tmp_path_factory.mktemp("ambassadors-e2e"), TOKENS) as started:
+        yield started
 
 
 def assert_problem(response: httpx.Response, status: int, suffix: str | None = None) -> None:

@@ -18,8 +18,9 @@ from tests.e2e.test_ambassadors_api import (
     TOKENS,
     Platform,
     assert_problem,
+    running_platform,
 )
-from tests.support import NatsServer, ServiceProcess, stream_messages, wait_for
+from tests.support import stream_messages, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -39,21 +40,9 @@ ACTION_KEYS = {
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     root: Path = tmp_path_factory.mktemp("ambassadors-corrections-e2e")
-    nats = NatsServer(root / "nats").start()
     tokens = {**TOKENS, CORRECTOR: ["read", "ambassadors:write"]}
-    env = {"COOP_API_TOKENS": json.dumps(tokens)}
-    membership = ServiceProcess("membership", root / "membership", nats.url, **env)
-    ambassadors = ServiceProcess("ambassadors", root / "ambassadors", nats.url, **env)
-    try:
-        membership.start()
-        ambassadors.start()
-        yield Platform(ambassadors, membership)
-    finally:
-        ambassadors.stop()
-        membership.stop()
-        nats.stop()
-    log = ambassadors.log_path.read_text()
-    assert "Traceback" not in log, log[-3000:]
+    with running_platform(root, tokens) as started:
+        yield started
 
 
 # --- helpers ----------------------------------------------------------------------------------

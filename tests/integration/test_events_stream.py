@@ -198,7 +198,7 @@ def test_every_change_is_published_once_in_commit_order_with_the_contract_envelo
         {"activity_id": activity, "record_id": fifteen.json()["id"], "count": 15, "region": None},
         {"activity_id": activity, "reason": "panne"},
         {"activity_id": activity, "reason": "réparée"},
-        {"activity_id": activity, "changes": {"title": "(R)évolution, Rimouski"}},
+        {"activity_id": activity, "changes": {"title": "(R)évolution, Rimouski"}, "reason": None},
         {
             "activity_id": activity,
             "cooperative_id": cooperative_id,

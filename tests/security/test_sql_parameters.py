@@ -279,6 +279,14 @@ ALLOWED_DYNAMIC_SQL = {
     # DDL of the BI views, read from views.sql shipped inside the package; each statement must
     # be a CREATE VIEW or DROP VIEW (facts.bi_view_statements refuses anything else).
     ("services/reporting/facts.py", "conn.exec_driver_sql(statement)"),
+    # A figure as recorded copies the current facts into a scratch in-memory database with the
+    # driver's executemany: the table and column names are those of the reporting model's own
+    # sa.Table objects, and every value is bound (`?`).
+    (
+        "services/reporting/indicators.py",
+        "memory.exec_driver_sql(f'INSERT INTO {table.name} ({names}) VALUES ({marks})', "
+        "[(generation, *values) for values in rows])",
+    ),
     # The event-store recorders write a command's context (and, for the ambassadors service, the
     # personal details) in the event store's own DB-API transaction. Their statements are module
     # constants; `.format` fills in only the driver's placeholder style (`?` or `%s`) and, on
