@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
@@ -61,6 +62,7 @@ from shared.http import (
     unless_replayed,
     withdrawal_reason,
 )
+from shared.persistence import CommandContext
 
 Email = Annotated[
     str,
@@ -277,6 +279,26 @@ def routes(app: Ambassadors, listing: AmbassadorList) -> APIRouter:
 
     def located(doc: dict[str, Any]) -> dict[str, str]:
         return {**etag_header(doc), "Location": f"/v1/ambassadors/{doc['id']}"}
+
+    def changed(
+        command: Command[Any],
+        ambassador_id: UUID,
+        execute: Callable[[int | None, CommandContext], domain.Ambassador],
+    ) -> JSONResponse:
+        """A command on the ambassador itself: `If-Match` (unless a replay), run once per
+        key, 200 with the ambassador as this token may see it and its `ETag`."""
+        expected = unless_replayed(command, lambda: app.ambassador(ambassador_id).version)
+        return run_command(
+            command,
+            status=200,
+            resource=str(ambassador_id),
+            execute=lambda context: execute(expected, context),
+            render=lambda ref: redacted(command.request, current(ref)),
+            headers=etag_header,
+            shown=lambda ambassador: redacted(
+                command.request, represent(ambassador, app.personal.find(ambassador_id))
+            ),
+        )
 
     @command_route(
         router,
@@ -541,21 +563,14 @@ def routes(app: Ambassadors, listing: AmbassadorList) -> APIRouter:
     )
     def retire_ambassador(command: Command[RetirementRequest], ambassador_id: UUID) -> JSONResponse:
         """An active ambassador steps down → `AmbassadorRetired`; 409 unless active."""
-        expected = unless_replayed(command, lambda: app.ambassador(ambassador_id).version)
-        return run_command(
+        return changed(
             command,
-            status=200,
-            resource=str(ambassador_id),
-            execute=lambda context: app.retire(
+            ambassador_id,
+            lambda expected, context: app.retire(
                 ambassador_id,
                 retired_on=command.body.retired_on,
                 expected_version=expected,
                 context=context,
-            ),
-            render=lambda ref: redacted(command.request, current(ref)),
-            headers=etag_header,
-            shown=lambda ambassador: redacted(
-                command.request, represent(ambassador, app.personal.find(ambassador_id))
             ),
         )
 
@@ -573,21 +588,14 @@ def routes(app: Ambassadors, listing: AmbassadorList) -> APIRouter:
         """Undo a retirement or deactivation → `AmbassadorReactivated`: `status` active and
         `ended_on` null, as if it had never ended. 409 if active; 422
         `/cooperative-not-member` unless its cooperative is a member today."""
-        expected = unless_replayed(command, lambda: app.ambassador(ambassador_id).version)
-        return run_command(
+        return changed(
             command,
-            status=200,
-            resource=str(ambassador_id),
-            execute=lambda context: app.reactivate(
+            ambassador_id,
+            lambda expected, context: app.reactivate(
                 ambassador_id,
                 reason=command.body.reason,
                 expected_version=expected,
                 context=context,
-            ),
-            render=lambda ref: redacted(command.request, current(ref)),
-            headers=etag_header,
-            shown=lambda ambassador: redacted(
-                command.request, represent(ambassador, app.personal.find(ambassador_id))
             ),
         )
 
